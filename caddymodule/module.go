@@ -1,0 +1,138 @@
+// Package caddymodule registers sessiongate as the Caddy HTTP handler
+// http.handlers.session_gate with the Caddyfile directive session_gate. It is
+// glue only: the gateway logic lives in the gateway, session, auth and config
+// packages, which do not import Caddy.
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/sessiongate/sessiongate/auth"
+	"github.com/sessiongate/sessiongate/config"
+	"github.com/sessiongate/sessiongate/gateway"
+	"github.com/sessiongate/sessiongate/session"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+	httpcaddyfile.RegisterHandlerDirective("session_gate", parseCaddyfile)
+	// After encode (so the banner is injected before compression) and before
+	// handle/route/reverse_proxy, so that every proxied route is gated.
+	httpcaddyfile.RegisterDirectiveOrder("session_gate", httpcaddyfile.After, "encode")
+}
+
+// Handler puts the routes after it behind OpenID Connect sign-in with
+// per-device idle and absolute session timers. Its JSON fields are those of
+// config.Settings.
+type Handler struct {
+	config.Settings
+
+	gw       *gateway.Gateway
+	store    session.Store
+	storeKey string
+	logger   *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.session_gate",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision resolves placeholders, applies defaults, validates, and sets up
+// the store (shared across config reloads), the relying party and the gateway.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.resolvePlaceholders()
+	h.SetDefaults()
+	if err := h.Settings.Validate(); err != nil {
+		return fmt.Errorf("session_gate: %w", err)
+	}
+	for _, w := range h.Warnings() {
+		h.logger.Warn(w)
+	}
+	store, key, err := loadStore(h.Store, h.TombstoneTTL())
+	if err != nil {
+		return fmt.Errorf("session_gate: store: %w", err)
+	}
+	h.store, h.storeKey = store, key
+	sealer, err := auth.NewSealer(h.CookieSecrets)
+	if err != nil {
+		return fmt.Errorf("session_gate: %w", err)
+	}
+	rp := auth.New(auth.Config{
+		Issuer: h.Issuer, ClientID: h.ClientID, ClientSecret: h.ClientSecret, Scopes: h.Scopes,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+	})
+	settings := h.Settings
+	gw, err := gateway.New(gateway.Options{
+		Settings: &settings, Store: store, RP: rp, Sealer: sealer,
+		Logger: h.logger, Audit: h.logger.Named("audit"),
+	})
+	if err != nil {
+		return fmt.Errorf("session_gate: %w", err)
+	}
+	h.gw = gw
+	return nil
+}
+
+// TombstoneTTL is how long the reason of an ended session is remembered: as
+// long as the longest-lived session cookie.
+func (h *Handler) TombstoneTTL() time.Duration {
+	return max(h.AbsoluteTimeout.Std(), 24*time.Hour)
+}
+
+func (h *Handler) resolvePlaceholders() {
+	repl := caddy.NewReplacer()
+	h.Issuer = repl.ReplaceKnown(h.Issuer, "")
+	h.ClientID = repl.ReplaceKnown(h.ClientID, "")
+	h.ClientSecret = repl.ReplaceKnown(h.ClientSecret, "")
+	h.Store.URL = repl.ReplaceKnown(h.Store.URL, "")
+	// An unset {env.X} becomes "" and fails validation (too short) rather
+	// than silently promoting an older secret to seal new cookies.
+	secrets := make([]string, len(h.CookieSecrets))
+	for i, s := range h.CookieSecrets {
+		secrets[i] = repl.ReplaceKnown(s, "")
+	}
+	h.CookieSecrets = secrets
+}
+
+// Validate checks the provisioned configuration.
+func (h *Handler) Validate() error {
+	if h.gw == nil {
+		return fmt.Errorf("session_gate: not provisioned")
+	}
+	return nil
+}
+
+// Cleanup releases this config's hold on the shared store.
+func (h *Handler) Cleanup() error {
+	if h.storeKey != "" {
+		if _, err := stores.Delete(h.storeKey); err != nil {
+			return fmt.Errorf("session_gate: releasing store: %w", err)
+		}
+	}
+	return nil
+}
+
+// ServeHTTP gates the request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	return h.gw.ServeHTTP(w, r, next.ServeHTTP)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,292 @@
+// Package config holds sessiongate's settings and policy types, their
+// defaults and their validation. It does not import Caddy: the Caddy module
+// embeds Settings and calls SetDefaults and Validate.
+package config
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Activity values: what counts as user activity that resets the idle timer.
+const (
+	// ActivityNavigation counts only user-activated page navigations and the
+	// banner's activity reports (the default).
+	ActivityNavigation = "navigation"
+	// ActivityAllRequests counts every authenticated request, including an
+	// application's background polling.
+	ActivityAllRequests = "all_requests"
+)
+
+// Store kinds.
+const (
+	// StoreMemory keeps sessions in this process; for a single gateway node.
+	StoreMemory = "memory"
+	// StoreRedis keeps sessions in Redis, shared by every gateway node.
+	StoreRedis = "redis"
+)
+
+// Default values for unset options.
+const (
+	DefaultIdleTimeout        = 15 * time.Minute
+	DefaultAbsoluteTimeout    = 9 * time.Hour
+	DefaultWarnBefore         = 2 * time.Minute
+	DefaultAbsoluteWarnBefore = 15 * time.Minute
+	DefaultPathPrefix         = "/.sessiongate"
+	// MinCookieSecretLength is the shortest accepted cookie secret, in bytes.
+	MinCookieSecretLength = 32
+	// WCAGMinimumWarning is the shortest warning lead that WCAG 2.2.1 (Timing
+	// Adjustable) accepts: the user must get at least 20 seconds to extend.
+	WCAGMinimumWarning = 20 * time.Second
+)
+
+// DefaultScopes are requested from the provider when scopes is not set.
+var defaultScopes = []string{"openid", "profile", "email"}
+
+// StoreConfig selects where sessions are kept.
+type StoreConfig struct {
+	// Kind is "memory" (default; one gateway node, sessions survive config
+	// reloads but not a restart) or "redis" (shared by all gateway nodes).
+	Kind string `json:"kind,omitempty"`
+
+	// URL is the Redis address, for kind "redis":
+	//   redis://[user:password@]host:port/db        a single server (rediss:// for TLS)
+	//   redis://host:26379?master_name=mymaster&addr=host2:26379   Sentinel
+	//   redis+cluster://host1:6379?addr=host2:6379  Cluster (rediss+cluster:// for TLS)
+	URL string `json:"url,omitempty"`
+}
+
+// Settings is the whole configuration of one session_gate handler. Its JSON
+// form is the handler's JSON config in Caddy; every field has a default.
+type Settings struct {
+	// Issuer is the OpenID Connect provider's issuer URL, for example
+	// https://idp.example.org/realms/clinic. Required. Discovery document
+	// and signing keys are fetched from it.
+	Issuer string `json:"issuer,omitempty"`
+
+	// ClientID is the client (application) ID registered at the provider. Required.
+	ClientID string `json:"client_id,omitempty"`
+
+	// ClientSecret is the client secret registered at the provider. Use a
+	// placeholder such as {env.SESSIONGATE_CLIENT_SECRET} rather than a literal.
+	ClientSecret string `json:"client_secret,omitempty"`
+
+	// Scopes requested at sign-in. Default: openid profile email. "openid"
+	// is always added if missing.
+	Scopes []string `json:"scopes,omitempty"`
+
+	// CookieSecrets seal the session cookie (HMAC-SHA256 and AES-256 keys are
+	// derived from them). The first seals new cookies; later ones are still
+	// accepted, so a secret can be rotated without signing everybody out.
+	// Each must be at least 32 bytes. Required.
+	CookieSecrets []string `json:"cookie_secrets,omitempty"`
+
+	// Store selects the session store. Default: memory.
+	Store StoreConfig `json:"store,omitempty"`
+
+	// IdleTimeout ends a device's session after this long without user
+	// activity. Default 15m.
+	IdleTimeout Duration `json:"idle_timeout,omitempty"`
+
+	// AbsoluteTimeout ends a device's session this long after sign-in,
+	// whatever the activity. Default 9h.
+	AbsoluteTimeout Duration `json:"absolute_timeout,omitempty"`
+
+	// WarnBefore is how long before the idle deadline the banner warns.
+	// Default 2m; WCAG 2.2.1 asks for at least 20s. Must be shorter than
+	// idle_timeout.
+	WarnBefore Duration `json:"warn_before,omitempty"`
+
+	// AbsoluteWarnBefore is how long before the absolute deadline the banner
+	// warns. Default 15m. Must be shorter than absolute_timeout.
+	AbsoluteWarnBefore Duration `json:"absolute_warn_before,omitempty"`
+
+	// Activity is what resets the idle timer: "navigation" (default: only
+	// user-activated navigations and the banner's reports of real input) or
+	// "all_requests" (any authenticated request, including background polling).
+	Activity string `json:"activity,omitempty"`
+
+	// IdentityHeaders maps request header names sent to the upstream to
+	// claim names, for example {"X-Forwarded-User": "sub"}. Copies of these
+	// headers sent by the client are always removed.
+	IdentityHeaders map[string]string `json:"identity_headers,omitempty"`
+
+	// Banner overrides the warning banner's texts (English defaults).
+	Banner BannerTexts `json:"banner,omitempty"`
+
+	// PathPrefix is where the gateway's own endpoints live. Default
+	// /.sessiongate. Must start with "/" and not end with "/".
+	PathPrefix string `json:"path_prefix,omitempty"`
+}
+
+// SetDefaults fills every unset option with its default value.
+func (s *Settings) SetDefaults() {
+	if len(s.Scopes) == 0 {
+		s.Scopes = append([]string(nil), defaultScopes...)
+	}
+	if !contains(s.Scopes, "openid") {
+		s.Scopes = append([]string{"openid"}, s.Scopes...)
+	}
+	if s.Store.Kind == "" {
+		s.Store.Kind = StoreMemory
+	}
+	if s.IdleTimeout == 0 {
+		s.IdleTimeout = Duration(DefaultIdleTimeout)
+	}
+	if s.AbsoluteTimeout == 0 {
+		s.AbsoluteTimeout = Duration(DefaultAbsoluteTimeout)
+	}
+	if s.WarnBefore == 0 {
+		s.WarnBefore = Duration(min(DefaultWarnBefore, s.IdleTimeout.Std()/2))
+	}
+	if s.AbsoluteWarnBefore == 0 {
+		s.AbsoluteWarnBefore = Duration(min(DefaultAbsoluteWarnBefore, s.AbsoluteTimeout.Std()/2))
+	}
+	if s.Activity == "" {
+		s.Activity = ActivityNavigation
+	}
+	if s.PathPrefix == "" {
+		s.PathPrefix = DefaultPathPrefix
+	}
+}
+
+// Validate reports the first invalid option or combination of options, with
+// the option's Caddyfile name in the message. Call SetDefaults first.
+func (s *Settings) Validate() error {
+	if s.Issuer == "" {
+		return fmt.Errorf("issuer: required (the OpenID Connect provider's issuer URL)")
+	}
+	u, err := url.Parse(s.Issuer)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("issuer: %q is not an absolute http(s) URL", s.Issuer)
+	}
+	if s.ClientID == "" {
+		return fmt.Errorf("client_id: required (the client ID registered at the provider)")
+	}
+	if len(s.CookieSecrets) == 0 {
+		return fmt.Errorf("cookie_secret: required (at least %d random bytes, e.g. from `openssl rand -base64 48`)", MinCookieSecretLength)
+	}
+	for i, sec := range s.CookieSecrets {
+		if len(sec) < MinCookieSecretLength {
+			which := "the current secret"
+			if i > 0 {
+				which = fmt.Sprintf("older secret #%d", i)
+			}
+			hint := ""
+			if sec == "" {
+				hint = " (is its environment variable set?)"
+			}
+			return fmt.Errorf("cookie_secret: %s is %d bytes; at least %d are required%s", which, len(sec), MinCookieSecretLength, hint)
+		}
+	}
+	if err := s.Store.validate(); err != nil {
+		return err
+	}
+	if s.IdleTimeout <= 0 {
+		return fmt.Errorf("idle_timeout: must be positive")
+	}
+	if s.AbsoluteTimeout <= 0 {
+		return fmt.Errorf("absolute_timeout: must be positive")
+	}
+	if s.IdleTimeout > s.AbsoluteTimeout {
+		return fmt.Errorf("idle_timeout: %s is longer than absolute_timeout %s", s.IdleTimeout, s.AbsoluteTimeout)
+	}
+	if s.WarnBefore <= 0 || s.WarnBefore >= s.IdleTimeout {
+		return fmt.Errorf("warn_before: %s must be positive and shorter than idle_timeout %s", s.WarnBefore, s.IdleTimeout)
+	}
+	if s.AbsoluteWarnBefore <= 0 || s.AbsoluteWarnBefore >= s.AbsoluteTimeout {
+		return fmt.Errorf("absolute_warn_before: %s must be positive and shorter than absolute_timeout %s", s.AbsoluteWarnBefore, s.AbsoluteTimeout)
+	}
+	if s.Activity != ActivityNavigation && s.Activity != ActivityAllRequests {
+		return fmt.Errorf("activity: %q is not one of navigation, all_requests", s.Activity)
+	}
+	for name, claim := range s.IdentityHeaders {
+		if !ValidHeaderName(name) {
+			return fmt.Errorf("identity_headers: %q is not a valid header name", name)
+		}
+		if claim == "" {
+			return fmt.Errorf("identity_headers: header %s has no claim name", name)
+		}
+	}
+	if !strings.HasPrefix(s.PathPrefix, "/") || strings.HasSuffix(s.PathPrefix, "/") || len(s.PathPrefix) < 2 ||
+		strings.ContainsAny(s.PathPrefix, "?#%\\ ") {
+		return fmt.Errorf("path_prefix: %q must start with / and not end with / (e.g. /.sessiongate)", s.PathPrefix)
+	}
+	return nil
+}
+
+// Warnings lists settings that are valid but unwise, for the operator's log.
+func (s *Settings) Warnings() []string {
+	var w []string
+	if s.WarnBefore.Std() < WCAGMinimumWarning {
+		w = append(w, fmt.Sprintf("warn_before %s is shorter than the 20s WCAG 2.2.1 asks for", s.WarnBefore))
+	}
+	if u, err := url.Parse(s.Issuer); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		w = append(w, "issuer uses plain http: tokens and codes travel unencrypted")
+	}
+	return w
+}
+
+// Policy returns the timer policy in force for users without a group policy.
+func (s *Settings) Policy() Policy {
+	return Policy{
+		IdleTimeout:        s.IdleTimeout.Std(),
+		AbsoluteTimeout:    s.AbsoluteTimeout.Std(),
+		WarnBefore:         s.WarnBefore.Std(),
+		AbsoluteWarnBefore: s.AbsoluteWarnBefore.Std(),
+	}
+}
+
+func (sc StoreConfig) validate() error {
+	switch sc.Kind {
+	case StoreMemory:
+		if sc.URL != "" {
+			return fmt.Errorf("store: memory takes no URL")
+		}
+	case StoreRedis:
+		if sc.URL == "" {
+			return fmt.Errorf("store: redis needs a URL, e.g. redis://127.0.0.1:6379/0")
+		}
+		u, err := url.Parse(sc.URL)
+		if err != nil {
+			return fmt.Errorf("store: invalid redis URL: %w", err)
+		}
+		switch u.Scheme {
+		case "redis", "rediss", "redis+cluster", "rediss+cluster", "unix":
+		default:
+			return fmt.Errorf("store: redis URL scheme %q is not one of redis, rediss, redis+cluster, rediss+cluster, unix", u.Scheme)
+		}
+	default:
+		return fmt.Errorf("store: %q is not one of memory, redis", sc.Kind)
+	}
+	return nil
+}
+
+// ValidHeaderName reports whether name is a valid HTTP header field name.
+func ValidHeaderName(name string) bool {
+	if name == "" || http.CanonicalHeaderKey(name) == "" {
+		return false
+	}
+	for _, c := range name {
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

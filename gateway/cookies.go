@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sessiongate/sessiongate/auth"
+	"github.com/sessiongate/sessiongate/session"
+)
+
+const (
+	sessionCookieName    = "sessiongate"
+	seenCookieName       = "sessiongate_seen"
+	seenCookieSealKey    = "sessiongate-seen"
+	seenCookieLifetime   = 30 * 24 * time.Hour
+	loginCookiePrefix    = "sessiongate_login_"
+	hostPrefix           = "__Host-"
+	sessionCookieSealKey = "sessiongate-session"
+	loginCookieSealKey   = "sessiongate-login"
+)
+
+// cookieName adds the __Host- prefix on HTTPS (Secure, Path=/, no Domain).
+func cookieName(r *http.Request, base string) string {
+	if isHTTPS(r) {
+		return hostPrefix + base
+	}
+	return base
+}
+
+func (g *Gateway) setCookie(w http.ResponseWriter, r *http.Request, base, value string, maxAge time.Duration) {
+	c := &http.Cookie{
+		Name:     cookieName(r, base),
+		Value:    value,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   isHTTPS(r),
+		SameSite: http.SameSiteLaxMode,
+	}
+	switch {
+	case maxAge < 0:
+		c.MaxAge = -1
+	case maxAge > 0:
+		c.MaxAge = int(maxAge / time.Second)
+		if c.MaxAge == 0 {
+			c.MaxAge = 1
+		}
+	}
+	http.SetCookie(w, c)
+}
+
+// readSessionCookie opens the session cookie; a missing, tampered or
+// foreign cookie is simply no session (no store call is made for it).
+func (g *Gateway) readSessionCookie(r *http.Request) (session.Ref, bool) {
+	c, err := r.Cookie(cookieName(r, sessionCookieName))
+	if err != nil {
+		return session.Ref{}, false
+	}
+	var ref session.Ref
+	if err := g.sealer.Open(sessionCookieSealKey, c.Value, &ref); err != nil || ref.ID == "" || ref.UserKey == "" {
+		return session.Ref{}, false
+	}
+	return ref, true
+}
+
+func (g *Gateway) writeSessionCookie(w http.ResponseWriter, r *http.Request, s *session.Session, l session.Limits) error {
+	v, err := g.sealer.Seal(sessionCookieSealKey, s.Ref())
+	if err != nil {
+		return err
+	}
+	// never longer-lived than the absolute limit; a browser-session cookie
+	// when there is none
+	g.setCookie(w, r, sessionCookieName, v, l.Absolute)
+	return nil
+}
+
+func (g *Gateway) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	g.setCookie(w, r, sessionCookieName, "", -1)
+}
+
+// loginCookieBase names the state cookie of one sign-in attempt, so that
+// sign-ins started in several tabs do not overwrite each other.
+func loginCookieBase(state string) string {
+	if len(state) > 12 {
+		state = state[:12]
+	}
+	return loginCookiePrefix + state
+}
+
+func (g *Gateway) writeLoginState(w http.ResponseWriter, r *http.Request, st auth.LoginState) error {
+	v, err := g.sealer.Seal(loginCookieSealKey, st)
+	if err != nil {
+		return err
+	}
+	g.setCookie(w, r, loginCookieBase(st.State), v, 15*time.Minute)
+	return nil
+}
+
+func (g *Gateway) readLoginState(r *http.Request, state string) (auth.LoginState, bool) {
+	var st auth.LoginState
+	if state == "" {
+		return st, false
+	}
+	c, err := r.Cookie(cookieName(r, loginCookieBase(state)))
+	if err != nil {
+		return st, false
+	}
+	if err := g.sealer.Open(loginCookieSealKey, c.Value, &st); err != nil {
+		return st, false
+	}
+	return st, true
+}
+
+// stripGatewayCookies removes the gateway's cookies from the Cookie header
+// sent upstream, leaving the app's cookies byte for byte as they were.
+func (g *Gateway) stripGatewayCookies(r *http.Request) {
+	lines := r.Header.Values("Cookie")
+	if len(lines) == 0 {
+		return
+	}
+	var kept []string
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if isGatewayCookie(name) {
+				continue
+			}
+			if p := strings.TrimSpace(part); p != "" {
+				kept = append(kept, p)
+			}
+		}
+	}
+	r.Header.Del("Cookie")
+	if len(kept) > 0 {
+		r.Header.Set("Cookie", strings.Join(kept, "; "))
+	}
+}
+
+func isGatewayCookie(name string) bool {
+	name = strings.TrimPrefix(name, hostPrefix)
+	return name == sessionCookieName || name == seenCookieName || strings.HasPrefix(name, loginCookiePrefix)
+}
+
+// seenMarker is set at every sign-in and outlives the session cookie (which
+// the browser drops at the absolute deadline). While a browser carries it,
+// every new sign-in asks the provider for the password again (prompt=login),
+// so a shared workstation is never silently signed back in to the last
+// user's account; and after the absolute deadline the gateway can still say
+// why the user was signed out. It is not a credential.
+type seenMarker struct {
+	CreatedAt        int64 `json:"c"` // unix ms
+	AbsoluteDeadline int64 `json:"a"` // unix ms; 0 = none
+}
+
+func (g *Gateway) writeSeenMarker(w http.ResponseWriter, r *http.Request, s *session.Session, l session.Limits) error {
+	m := seenMarker{CreatedAt: s.CreatedAt.UnixMilli()}
+	if l.Absolute > 0 {
+		m.AbsoluteDeadline = s.CreatedAt.Add(l.Absolute).UnixMilli()
+	}
+	v, err := g.sealer.Seal(seenCookieSealKey, m)
+	if err != nil {
+		return err
+	}
+	g.setCookie(w, r, seenCookieName, v, seenCookieLifetime)
+	return nil
+}
+
+func (g *Gateway) readSeenMarker(r *http.Request) (seenMarker, bool) {
+	var m seenMarker
+	c, err := r.Cookie(cookieName(r, seenCookieName))
+	if err != nil {
+		return m, false
+	}
+	if err := g.sealer.Open(seenCookieSealKey, c.Value, &m); err != nil {
+		return m, false
+	}
+	return m, true
+}

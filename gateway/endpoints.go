@@ -1,0 +1,453 @@
+package gateway
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sessiongate/sessiongate/auth"
+	"github.com/sessiongate/sessiongate/session"
+)
+
+// maxFormBytes bounds POST bodies of the gateway's endpoints.
+const maxFormBytes = 16 << 10
+
+// serveEndpoint routes a request under the path prefix. Only exact,
+// canonical endpoint paths answer; everything else under the prefix is 404
+// and is never passed to the app.
+func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutPrefix(r.URL.Path, g.prefix+"/")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch name {
+	case "login":
+		g.handleLogin(w, r)
+	case "callback":
+		g.handleCallback(w, r)
+	case "signed-out":
+		g.handleSignedOut(w, r)
+	case "logout":
+		g.handleLogout(w, r)
+	case "status":
+		g.handleStatus(w, r)
+	case "activity":
+		g.handleActivity(w, r)
+	case "banner.js":
+		g.handleBannerJS(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
+}
+
+// handleLogin starts a sign-in: GET /login?rd=/path[&prompt=login].
+func (g *Gateway) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet) {
+		return
+	}
+	q := r.URL.Query()
+	_, seen := g.readSeenMarker(r)
+	g.startLogin(w, r, safeReturnPath(q.Get("rd")), q.Get("prompt") == "login" || seen)
+}
+
+func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, rd string, force bool) {
+	st := g.rp.NewLoginState(rd, force)
+	target, err := g.rp.AuthCodeURL(r.Context(), g.callbackURL(r), st)
+	if err != nil {
+		g.providerUnavailable(w, rd, err)
+		return
+	}
+	if err := g.writeLoginState(w, r, st); err != nil {
+		g.providerUnavailable(w, rd, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+func (g *Gateway) callbackURL(r *http.Request) string {
+	return origin(r) + g.endpoint("callback")
+}
+
+// handleCallback completes a sign-in and creates a new session.
+func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet) {
+		return
+	}
+	q := r.URL.Query()
+	st, ok := g.readLoginState(r, q.Get("state"))
+	if !ok {
+		g.signInFailed(w, "/", &auth.CallbackError{
+			Message: "The sign-in could not be matched to this browser (it may have been used already or have expired)",
+			Err:     errors.New("no login state cookie for state"),
+		})
+		return
+	}
+	// The state cookie is single-use whatever happens next.
+	g.setCookie(w, r, loginCookieBase(st.State), "", -1)
+	id, err := g.rp.Exchange(r.Context(), g.callbackURL(r), q, st)
+	if err != nil {
+		if errors.Is(err, auth.ErrProviderUnavailable) {
+			g.providerUnavailable(w, st.ReturnTo, err)
+			return
+		}
+		g.signInFailed(w, st.ReturnTo, err)
+		return
+	}
+	// A sign-in always starts a new session (fixation-safe); a session this
+	// browser still had is ended.
+	if old, ok := g.readSessionCookie(r); ok {
+		if err := g.store.End(r.Context(), old, session.ReasonLogout); err != nil {
+			g.storeUnavailable(w, r)
+			return
+		}
+	}
+	s := g.newSession(r, id)
+	if _, err := g.store.Create(r.Context(), s, g.limits, session.CreateOptions{}); err != nil {
+		g.log.Error("session store unavailable at sign-in", zap.Error(err))
+		g.storeUnavailable(w, r)
+		return
+	}
+	if err := g.writeSessionCookie(w, r, s, g.limits.For(s.Policy)); err != nil {
+		g.signInFailed(w, st.ReturnTo, err)
+		return
+	}
+	if err := g.writeSeenMarker(w, r, s, g.limits.For(s.Policy)); err != nil {
+		g.signInFailed(w, st.ReturnTo, err)
+		return
+	}
+	g.audit.Info("sign-in",
+		zap.String("user", s.Subject), zap.String("session", session.LogID(s.ID)),
+		zap.String("device", s.Device), zap.String("ip", s.IP), zap.String("site", r.Host))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, safeReturnPath(st.ReturnTo), http.StatusFound)
+}
+
+func (g *Gateway) newSession(r *http.Request, id *auth.Identity) *session.Session {
+	s := &session.Session{
+		ID:           session.NewID(),
+		UserKey:      session.UserKey(g.cfg.Issuer, id.Subject),
+		Subject:      id.Subject,
+		Name:         id.Name,
+		Email:        id.Email,
+		Groups:       id.Groups,
+		IdPSessionID: id.SID,
+		IDToken:      id.IDToken,
+		Device:       deviceSummary(r.UserAgent()),
+		IP:           clientIP(r),
+		CSRFToken:    session.NewID(),
+	}
+	for _, claim := range g.cfg.IdentityHeaders {
+		switch claim {
+		case "sub", "name", "email", "groups", "sid":
+		default:
+			if v := auth.ClaimString(id.Claims[claim]); v != "" {
+				if s.Claims == nil {
+					s.Claims = map[string]string{}
+				}
+				s.Claims[claim] = v
+			}
+		}
+	}
+	return s
+}
+
+// handleSignedOut shows "You were signed out for security reasons".
+func (g *Gateway) handleSignedOut(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	q := r.URL.Query()
+	reason := session.Reason(q.Get("reason"))
+	rd := safeReturnPath(q.Get("rd"))
+	g.pages.render(w, http.StatusOK, "signed_out", g.signedOutText(reason, rd))
+}
+
+func (g *Gateway) signedOutText(reason session.Reason, rd string) signedOutPage {
+	p := signedOutPage{Title: "You were signed out for security reasons", SignIn: g.loginURL(rd, true)}
+	pol := g.cfg.Policy()
+	switch reason {
+	case session.ReasonIdle:
+		p.Message = "You were signed out after " + humanDuration(pol.IdleTimeout) + " of inactivity."
+	case session.ReasonAbsolute:
+		p.Message = "Your " + humanLimit(pol.AbsoluteTimeout) + " session limit was reached."
+	case session.ReasonLogout:
+		p.Title, p.Message, p.Manual = "You have signed out", "Your session on this device has ended.", true
+	case session.ReasonRevoked:
+		p.Message = "Your session on this device was ended from another device."
+	case session.ReasonElsewhere:
+		p.Message = "You were signed out because your account signed in on another device."
+	case session.ReasonBackchannel:
+		p.Message = "You were signed out at your organization's sign-in service."
+	case session.ReasonAdmin:
+		p.Message = "An administrator ended your sessions."
+	default:
+		p.Message = "Your session has ended."
+	}
+	return p
+}
+
+// handleLogout: GET shows a confirmation form, POST ends the session.
+func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	ref, hasCookie := g.readSessionCookie(r)
+	if r.Method == http.MethodGet {
+		if !hasCookie {
+			http.Redirect(w, r, g.signedOutURL(session.ReasonLogout, ""), http.StatusFound)
+			return
+		}
+		res, err := g.store.Check(r.Context(), ref, g.limits, false)
+		if err != nil {
+			g.storeUnavailable(w, r)
+			return
+		}
+		if !res.Valid {
+			g.ended(w, r, res.Reason)
+			return
+		}
+		g.pages.render(w, http.StatusOK, "logout", logoutPage{
+			Name: res.Session.Name, CSRF: res.Session.CSRFToken, Action: g.endpoint("logout"), Cancel: "/",
+		})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	if hasCookie {
+		res, err := g.store.Check(r.Context(), ref, g.limits, false)
+		if err != nil {
+			g.storeUnavailable(w, r)
+			return
+		}
+		if res.Valid {
+			if !g.csrfOK(r, res.Session, r.PostFormValue("csrf")) {
+				g.forbidden(w, r)
+				return
+			}
+			if err := g.store.End(r.Context(), ref, session.ReasonLogout); err != nil {
+				g.storeUnavailable(w, r)
+				return
+			}
+			g.audit.Info("sign-out", zap.String("reason", "manual"), zap.String("user", res.Session.Subject),
+				zap.String("session", session.LogID(ref.ID)), zap.String("ip", clientIP(r)), zap.String("site", r.Host))
+		}
+	}
+	g.clearSessionCookie(w, r)
+	http.Redirect(w, r, g.signedOutURL(session.ReasonLogout, ""), http.StatusSeeOther)
+}
+
+// csrfOK is the CSRF check of state-changing endpoints: same origin and the
+// session's token, compared in constant time.
+func (g *Gateway) csrfOK(r *http.Request, s *session.Session, token string) bool {
+	return sameOrigin(r) && token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRFToken)) == 1
+}
+
+func (g *Gateway) forbidden(w http.ResponseWriter, r *http.Request) {
+	g.log.Warn("CSRF check failed", zap.String("path", r.URL.Path), zap.String("ip", clientIP(r)))
+	g.writeJSON(w, http.StatusForbidden, map[string]string{"error": "csrf_check_failed"})
+}
+
+// statusBody is the JSON of /status and /activity.
+type statusBody struct {
+	Authenticated      bool              `json:"authenticated"`
+	Now                int64             `json:"now"`
+	IdleExpiresAt      int64             `json:"idle_expires_at"`
+	AbsoluteExpiresAt  int64             `json:"absolute_expires_at,omitempty"`
+	IdleTimeout        int64             `json:"idle_timeout"`
+	WarnBefore         int64             `json:"warn_before"`
+	AbsoluteWarnBefore int64             `json:"absolute_warn_before"`
+	LastActivity       int64             `json:"last_activity"`
+	Name               string            `json:"name"`
+	CSRF               string            `json:"csrf"`
+	SignedOutURL       string            `json:"signed_out_url"`
+	LogoutURL          string            `json:"logout_url"`
+	Texts              map[string]string `json:"texts,omitempty"`
+}
+
+func (g *Gateway) status(res session.CheckResult) statusBody {
+	pol := g.cfg.Policy()
+	l := g.limits.For(res.Session.Policy)
+	b := statusBody{
+		Authenticated:      true,
+		Now:                res.Now.UnixMilli(),
+		IdleExpiresAt:      res.IdleDeadline.UnixMilli(),
+		IdleTimeout:        l.Idle.Milliseconds(),
+		WarnBefore:         pol.WarnBefore.Milliseconds(),
+		AbsoluteWarnBefore: pol.AbsoluteWarnBefore.Milliseconds(),
+		LastActivity:       res.Session.LastActivity.UnixMilli(),
+		Name:               res.Session.Name,
+		CSRF:               res.Session.CSRFToken,
+		SignedOutURL:       g.endpoint("signed-out"),
+		LogoutURL:          g.endpoint("logout"),
+		Texts:              g.texts,
+	}
+	if !res.AbsoluteDeadline.IsZero() {
+		b.AbsoluteExpiresAt = res.AbsoluteDeadline.UnixMilli()
+	}
+	return b
+}
+
+// noSessionJSON answers /status and /activity without a session cookie. The
+// browser drops the cookie at the absolute deadline; the seen marker still
+// tells that the session limit was reached.
+func (g *Gateway) noSessionJSON(w http.ResponseWriter, r *http.Request) {
+	seen, limitReached := g.seenState(r)
+	if limitReached {
+		g.writeJSON(w, http.StatusUnauthorized, map[string]string{
+			"error": "session_expired", "reason": string(session.ReasonAbsolute),
+			"signed_out": g.signedOutURL(session.ReasonAbsolute, ""), "login": g.loginURL("/", true),
+		})
+		return
+	}
+	g.writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthenticated", "login": g.loginURL("/", seen)})
+}
+
+// handleStatus reports the deadlines; it never counts as activity.
+func (g *Gateway) handleStatus(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet) {
+		return
+	}
+	ref, ok := g.readSessionCookie(r)
+	if !ok {
+		g.noSessionJSON(w, r)
+		return
+	}
+	res, err := g.store.Check(r.Context(), ref, g.limits, false)
+	if err != nil {
+		g.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "store_unavailable"})
+		return
+	}
+	if !res.Valid {
+		g.clearSessionCookie(w, r)
+		g.writeJSON(w, http.StatusUnauthorized, map[string]string{
+			"error": "session_expired", "reason": string(res.Reason),
+			"signed_out": g.signedOutURL(res.Reason, ""), "login": g.loginURL("/", true),
+		})
+		return
+	}
+	g.writeJSON(w, http.StatusOK, g.status(res))
+}
+
+// handleActivity records real user activity or "Continue session".
+func (g *Gateway) handleActivity(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodPost) {
+		return
+	}
+	ref, ok := g.readSessionCookie(r)
+	if !ok {
+		g.noSessionJSON(w, r)
+		return
+	}
+	res, err := g.store.Check(r.Context(), ref, g.limits, false)
+	if err != nil {
+		g.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "store_unavailable"})
+		return
+	}
+	if !res.Valid {
+		g.clearSessionCookie(w, r)
+		g.writeJSON(w, http.StatusUnauthorized, map[string]string{
+			"error": "session_expired", "reason": string(res.Reason), "signed_out": g.signedOutURL(res.Reason, ""),
+		})
+		return
+	}
+	if !g.csrfOK(r, res.Session, r.Header.Get("X-Sessiongate-CSRF")) {
+		g.forbidden(w, r)
+		return
+	}
+	res, err = g.store.Check(r.Context(), ref, g.limits, true)
+	if err != nil {
+		g.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "store_unavailable"})
+		return
+	}
+	if !res.Valid {
+		g.writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "session_expired", "reason": string(res.Reason)})
+		return
+	}
+	g.writeJSON(w, http.StatusOK, g.status(res))
+}
+
+// humanDuration writes 15m as "15 minutes", 90m as "1 hour 30 minutes".
+func humanDuration(d time.Duration) string {
+	if d < time.Minute {
+		return plural(int(d/time.Second), "second")
+	}
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return plural(m, "minute")
+	case m == 0:
+		return plural(h, "hour")
+	default:
+		return plural(h, "hour") + " " + plural(m, "minute")
+	}
+}
+
+// humanLimit writes 9h as "9-hour", 90m as "90-minute".
+func humanLimit(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "-hour"
+	case d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + "-minute"
+	default:
+		return strconv.Itoa(int(d/time.Second)) + "-second"
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// handleBannerJS serves the banner script; a request naming the current
+// version (?v=) may be cached for a year.
+func (g *Gateway) handleBannerJS(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("ETag", `"`+g.banner.Version+`"`)
+	if r.URL.Query().Get("v") == g.banner.Version {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	if r.Header.Get("If-None-Match") == `"`+g.banner.Version+`"` {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(g.banner.JS)
+}
+
+// BannerSrc is the injected script's src, with its content hash.
+func (g *Gateway) BannerSrc() string {
+	return g.endpoint("banner.js") + "?v=" + g.banner.Version
+}

@@ -1,0 +1,139 @@
+// Package gateway is sessiongate's request handler without Caddy: the
+// gateway endpoints under the path prefix, the session check on every
+// request, the expiry responses, and the upstream hygiene (cookie and
+// identity headers). The Caddy module wires it into a Caddy route; tests
+// drive it with net/http/httptest alone.
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sessiongate/sessiongate/auth"
+	"github.com/sessiongate/sessiongate/config"
+	"github.com/sessiongate/sessiongate/inject"
+	"github.com/sessiongate/sessiongate/session"
+)
+
+// Next calls the rest of the handler chain (in Caddy: the reverse proxy).
+type Next func(w http.ResponseWriter, r *http.Request) error
+
+// Options assemble a Gateway.
+type Options struct {
+	Settings *config.Settings // defaults applied and validated
+	Store    session.Store
+	RP       *auth.RelyingParty
+	Sealer   *auth.Sealer
+	Logger   *zap.Logger // may be nil
+	// Audit receives one event per sign-in and sign-out; may be nil.
+	Audit *zap.Logger
+	// Now is the gateway's clock (the store keeps its own); default time.Now.
+	Now func() time.Time
+}
+
+// Gateway serves one site's session gate.
+type Gateway struct {
+	cfg    *config.Settings
+	store  session.Store
+	rp     *auth.RelyingParty
+	sealer *auth.Sealer
+	log    *zap.Logger
+	audit  *zap.Logger
+	limits session.LimitSet
+	now    func() time.Time
+	banner inject.Banner
+	inject *inject.Injector
+	texts  map[string]string
+	pages  *pages
+	prefix string
+}
+
+// New builds a Gateway.
+func New(o Options) (*Gateway, error) {
+	if o.Settings == nil || o.Store == nil || o.RP == nil || o.Sealer == nil {
+		return nil, fmt.Errorf("gateway: settings, store, relying party and sealer are required")
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Audit == nil {
+		o.Audit = o.Logger.Named("audit")
+	}
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	pol := o.Settings.Policy()
+	g := &Gateway{
+		cfg: o.Settings, store: o.Store, rp: o.RP, sealer: o.Sealer, log: o.Logger, audit: o.Audit,
+		limits: session.LimitSet{Default: session.Limits{Idle: pol.IdleTimeout, Absolute: pol.AbsoluteTimeout}},
+		now:    o.Now,
+		banner: inject.NewBanner(),
+		texts:  o.Settings.Banner.ScriptTexts(),
+		pages:  p,
+		prefix: o.Settings.PathPrefix,
+	}
+	in, err := inject.New(inject.Options{ScriptSrc: g.BannerSrc(), ConnectPath: g.prefix + "/"})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.inject = in
+	return g, nil
+}
+
+// ServeHTTP handles one request: a gateway endpoint, or a gated request
+// that is passed to next only with a valid session.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) error {
+	if g.isGatewayPath(r.URL.Path) {
+		g.serveEndpoint(w, r)
+		return nil
+	}
+	g.stripIdentityHeaders(r)
+	ref, ok := g.readSessionCookie(r)
+	if !ok {
+		g.unauthenticated(w, r)
+		return nil
+	}
+	res, err := g.store.Check(r.Context(), ref, g.limits, g.isActivity(r))
+	if err != nil {
+		g.log.Error("session store unavailable; refusing request", zap.Error(err))
+		g.storeUnavailable(w, r)
+		return nil
+	}
+	if !res.Valid {
+		g.ended(w, r, res.Reason)
+		return nil
+	}
+	g.stripGatewayCookies(r)
+	g.setIdentityHeaders(r, res.Session)
+	if !g.inject.PrepareRequest(r) {
+		return next(w, r)
+	}
+	iw := g.inject.Wrap(w, r)
+	err = next(iw, r)
+	if cerr := iw.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// isGatewayPath reports whether p is under the prefix; case and dot tricks
+// ("/.SessionGate/", "/x/../.sessiongate/") count too, so that they are
+// never proxied to the app.
+func (g *Gateway) isGatewayPath(p string) bool {
+	lp := strings.ToLower(p)
+	lpre := strings.ToLower(g.prefix)
+	if lp == lpre || strings.HasPrefix(lp, lpre+"/") {
+		return true
+	}
+	return strings.Contains(lp, lpre+"/") || strings.HasSuffix(lp, lpre)
+}
+
+func (g *Gateway) endpoint(name string) string { return g.prefix + "/" + name }

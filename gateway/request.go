@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/sessiongate/sessiongate/config"
+)
+
+// isNavigation reports whether r loads a page (as opposed to a script's
+// fetch/XHR or a subresource).
+func isNavigation(r *http.Request) bool {
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		return mode == "navigate"
+	}
+	return r.Method == http.MethodGet && acceptsHTML(r) && r.Header.Get("X-Requested-With") == ""
+}
+
+// isFrameNavigation reports a navigation inside a frame or iframe.
+func isFrameNavigation(r *http.Request) bool {
+	d := r.Header.Get("Sec-Fetch-Dest")
+	return isNavigation(r) && (d == "frame" || d == "iframe")
+}
+
+func acceptsHTML(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "text/html") || strings.Contains(a, "application/xhtml+xml")
+}
+
+// isActivity applies the activity rules: only what a person did resets the
+// idle timer (see DESIGN.md "What counts as activity").
+func (g *Gateway) isActivity(r *http.Request) bool {
+	if g.cfg.Activity == config.ActivityAllRequests {
+		return true
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		return mode == "navigate" && r.Header.Get("Sec-Fetch-User") == "?1"
+	}
+	// Browsers without Fetch Metadata: best effort.
+	return isNavigation(r)
+}
+
+func isHTTPS(r *http.Request) bool { return r.TLS != nil }
+
+// origin returns scheme://host of the request as the browser sees it.
+func origin(r *http.Request) string {
+	scheme := "http"
+	if isHTTPS(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// sameOrigin is the Origin/Referer half of the CSRF check.
+func sameOrigin(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		return o == origin(r)
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		return ref == origin(r) || strings.HasPrefix(ref, origin(r)+"/")
+	}
+	return true // no browser signal at all: the CSRF token alone decides
+}
+
+// clientIP is the address of the immediate peer.
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// deviceSummary turns a user agent into "Browser on OS".
+func deviceSummary(ua string) string {
+	browser := "Unknown browser"
+	switch {
+	case strings.Contains(ua, "Edg/") || strings.Contains(ua, "EdgiOS/"):
+		browser = "Edge"
+	case strings.Contains(ua, "Firefox/") || strings.Contains(ua, "FxiOS/"):
+		browser = "Firefox"
+	case strings.Contains(ua, "Chrome/") || strings.Contains(ua, "Chromium/") || strings.Contains(ua, "CriOS/"):
+		browser = "Chrome"
+	case strings.Contains(ua, "Safari/"):
+		browser = "Safari"
+	}
+	osName := "unknown OS"
+	switch {
+	case strings.Contains(ua, "Windows"):
+		osName = "Windows"
+	case strings.Contains(ua, "iPhone") || strings.Contains(ua, "iPad"):
+		osName = "iOS"
+	case strings.Contains(ua, "Mac OS X"):
+		osName = "macOS"
+	case strings.Contains(ua, "Android"):
+		osName = "Android"
+	case strings.Contains(ua, "CrOS"):
+		osName = "ChromeOS"
+	case strings.Contains(ua, "Linux"):
+		osName = "Linux"
+	}
+	return browser + " on " + osName
+}

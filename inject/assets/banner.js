@@ -1,0 +1,286 @@
+// sessiongate banner: warns before the session ends, keeps the server's idle
+// timer in step with real user input, and moves the top window to the
+// signed-out page when the server says the session is over. Plain JS, no
+// framework; the server enforces every limit, this script only informs.
+(function () {
+  "use strict";
+  if (window.__sessiongate) return;
+  window.__sessiongate = true;
+
+  var script = document.currentScript;
+  var PREFIX = (script && script.src) ? new URL(script.src, location.href).pathname.replace(/\/banner\.js$/, "") : "/.sessiongate";
+  var CSS = "__SESSIONGATE_CSS__";
+  var ACTIVITY_THROTTLE = 30000;
+  var T = {
+    idleTitle: "Are you still there?",
+    idleMessage: "You've been inactive for {inactive} — you will be signed out in {countdown}.",
+    absoluteTitle: "Your session is ending",
+    absoluteMessage: "Your session ends at {time} — in {countdown}. Save your work.",
+    continueButton: "Continue session",
+    logoutButton: "Log out now",
+    announce: "You will be signed out in {countdown}."
+  };
+
+  var st = null;          // last /status body
+  var skew = 0;           // server time minus local time, ms
+  var timer = null, tick = null;
+  var lastReport = 0;     // last activity POST, ms (shared through the channel)
+  var ui = null;          // drawn banner, if any
+  var mode = "";          // "", "idle", "absolute"
+  var lastAnnounced = -1;
+  var restoreFocus = null;
+  var channel = null;
+  try { channel = new BroadcastChannel("sessiongate"); } catch (e) { channel = null; }
+
+  function now() { return Date.now() + skew; }
+
+  // Only one window draws: the top same-origin window, or, under a frameset,
+  // the largest visible frame. Every window reports activity.
+  function isDrawer() {
+    if (window.top === window.self) return document.body == null || document.body.tagName !== "FRAMESET";
+    var top;
+    try { top = window.top.document; } catch (e) { return true; } // cross-origin top: draw here
+    if (!top.body || top.body.tagName !== "FRAMESET") return false;
+    var best = null, bestArea = -1;
+    var frames = top.querySelectorAll("frame, iframe");
+    for (var i = 0; i < frames.length; i++) {
+      var r = frames[i].getBoundingClientRect();
+      var a = Math.max(0, r.width) * Math.max(0, r.height);
+      if (a > bestArea) { bestArea = a; best = frames[i]; }
+    }
+    return best != null && best.contentWindow === window.self;
+  }
+
+  function fmtCountdown(ms) {
+    var s = Math.max(0, Math.ceil(ms / 1000));
+    var m = Math.floor(s / 60);
+    s = s % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+  function fmtMinutes(ms) {
+    if (ms < 60000) {
+      var s = Math.max(1, Math.round(ms / 1000));
+      return s + (s === 1 ? " second" : " seconds");
+    }
+    var m = Math.round(ms / 60000);
+    return m + (m === 1 ? " minute" : " minutes");
+  }
+  function fmtClock(t) {
+    var d = new Date(t - skew);
+    var h = d.getHours(), m = d.getMinutes();
+    return (h < 10 ? "0" : "") + h + ":" + (m < 10 ? "0" : "") + m;
+  }
+  function fill(tpl, vals) {
+    return tpl.replace(/\{(\w+)\}/g, function (_, k) { return vals[k] != null ? vals[k] : ""; });
+  }
+
+  function request(method, path, cb) {
+    var started = Date.now();
+    var opts = { method: method, credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } };
+    if (method === "POST") opts.headers["X-Sessiongate-CSRF"] = st ? st.csrf : "";
+    fetch(PREFIX + path, opts).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (body) { cb(resp.status, body, started); });
+    }).catch(function () { cb(0, null, started); });
+  }
+
+  function signedOut(body) {
+    if (!navigator.onLine) return;
+    var target = (body && body.signed_out) || (PREFIX + "/signed-out?reason=" + encodeURIComponent((body && body.reason) || "ended"));
+    try {
+      var u = new URL(target, location.href);
+      var page = (window.top === window.self ? location : window.top.location);
+      if (!u.searchParams.get("rd")) u.searchParams.set("rd", page.pathname + page.search);
+      target = u.pathname + u.search;
+    } catch (e) { /* keep target */ }
+    try { window.top.location.href = target; } catch (e) { location.href = target; }
+  }
+
+  function adopt(body, started) {
+    if (body.texts) for (var k in body.texts) if (T.hasOwnProperty(k)) T[k] = body.texts[k];
+    var rtt = Date.now() - started;
+    skew = body.now - (started + rtt / 2);
+    st = body;
+    if (channel) channel.postMessage({ type: "status", status: body, lastReport: lastReport });
+    schedule();
+  }
+
+  function handle(status, body, started) {
+    if (status === 200 && body && body.authenticated) { adopt(body, started); return; }
+    if (status === 401 && body && (body.error === "session_expired" || body.error === "unauthenticated")) { signedOut(body); return; }
+    // network error or store trouble: try again soon, show nothing new
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 5000);
+  }
+
+  function refresh() { request("GET", "/status", handle); }
+
+  function report(force) {
+    if (!st || !navigator.onLine) return;
+    var t = Date.now();
+    if (!force && t - lastReport < ACTIVITY_THROTTLE) return;
+    lastReport = t;
+    if (channel) channel.postMessage({ type: "reported", at: t });
+    request("POST", "/activity", handle);
+  }
+
+  // The next moment something can change: a warning starts or a deadline passes.
+  function schedule() {
+    clearTimeout(timer);
+    if (!st) return;
+    var t = now();
+    var idleWarn = st.idle_expires_at - st.warn_before;
+    var absWarn = st.absolute_expires_at ? st.absolute_expires_at - st.absolute_warn_before : Infinity;
+    var next;
+    if (st.absolute_expires_at && t >= absWarn) {
+      show("absolute");
+      next = st.absolute_expires_at - t;
+      if (t < idleWarn) next = Math.min(next, idleWarn - t);
+    } else if (t >= idleWarn) {
+      show("idle");
+      next = st.idle_expires_at - t;
+    } else {
+      hide();
+      next = Math.min(idleWarn, absWarn) - t;
+    }
+    // re-ask the server at the moment (it may have been extended elsewhere)
+    timer = setTimeout(refresh, Math.max(250, Math.min(next + 50, 2147483000)));
+  }
+
+  function build() {
+    var host = document.createElement("sessiongate-banner");
+    var hs = host.style;
+    hs.setProperty("all", "initial", "important");
+    hs.setProperty("display", "block", "important");
+    hs.setProperty("position", "fixed", "important");
+    hs.setProperty("top", "0", "important");
+    hs.setProperty("left", "0", "important");
+    hs.setProperty("width", "100%", "important");
+    hs.setProperty("height", "0", "important");
+    hs.setProperty("z-index", "2147483647", "important");
+    hs.setProperty("font-size", "16px", "important");
+    hs.setProperty("visibility", "visible", "important");
+    hs.setProperty("opacity", "1", "important");
+    var root = host.attachShadow({ mode: "open" });
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) {
+      var style = document.createElement("style");
+      style.textContent = CSS;
+      root.appendChild(style);
+    }
+    var wrap = document.createElement("div");
+    wrap.className = "wrap";
+    wrap.innerHTML =
+      '<div class="box" role="alertdialog" aria-modal="false" aria-labelledby="sg-title" aria-describedby="sg-msg">' +
+      '<h2 id="sg-title"></h2><p id="sg-msg"></p>' +
+      '<div class="actions"><button type="button" id="sg-continue"></button>' +
+      '<button type="button" class="secondary" id="sg-logout"></button></div>' +
+      '<div class="sr" aria-live="polite" id="sg-live"></div></div>';
+    root.appendChild(wrap);
+    (document.documentElement || document.body).appendChild(host);
+    var q = function (id) { return root.getElementById(id); };
+    q("sg-continue").addEventListener("click", function () { report(true); hide(); });
+    q("sg-logout").addEventListener("click", logout);
+    root.addEventListener("keydown", function (e) { if (e.key === "Escape" && mode === "idle") { report(true); hide(); } });
+    return { host: host, root: root, box: wrap.firstChild, title: q("sg-title"), msg: q("sg-msg"),
+             cont: q("sg-continue"), out: q("sg-logout"), live: q("sg-live") };
+  }
+
+  function show(kind) {
+    if (!isDrawer() || !navigator.onLine) return;
+    if (!ui) ui = build();
+    var first = mode !== kind;
+    mode = kind;
+    ui.box.className = "box " + kind;
+    ui.title.textContent = kind === "idle" ? T.idleTitle : T.absoluteTitle;
+    ui.cont.textContent = T.continueButton;
+    ui.out.textContent = T.logoutButton;
+    ui.cont.style.display = kind === "idle" ? "" : "none";
+    ui.host.style.setProperty("display", "block", "important");
+    render();
+    if (first) {
+      lastAnnounced = -1;
+      restoreFocus = document.activeElement;
+      (kind === "idle" ? ui.cont : ui.out).focus({ preventScroll: true });
+    }
+    clearInterval(tick);
+    tick = setInterval(render, 1000);
+  }
+
+  function render() {
+    if (!ui || !st) return;
+    var t = now();
+    var end = mode === "idle" ? st.idle_expires_at : st.absolute_expires_at;
+    var left = end - t;
+    var countdown = fmtCountdown(left);
+    var text = mode === "idle"
+      ? fill(T.idleMessage, { inactive: fmtMinutes(t - st.last_activity), countdown: "\u0000" })
+      : fill(T.absoluteMessage, { time: fmtClock(end), countdown: "\u0000" });
+    var parts = text.split("\u0000");
+    ui.msg.textContent = "";
+    ui.msg.appendChild(document.createTextNode(parts[0]));
+    var span = document.createElement("span");
+    span.className = "time";
+    span.textContent = countdown;
+    ui.msg.appendChild(span);
+    ui.msg.appendChild(document.createTextNode(parts.slice(1).join("")));
+    // announce at sensible steps, not every second
+    var s = Math.ceil(left / 1000);
+    var step = s > 60 ? Math.ceil(s / 60) * 60 : (s > 30 ? 60 : (s > 10 ? 30 : (s > 0 ? 10 : 0)));
+    if (step !== lastAnnounced) {
+      lastAnnounced = step;
+      ui.live.textContent = fill(T.announce, { countdown: countdown });
+    }
+    if (left <= 0) { clearInterval(tick); refresh(); }
+  }
+
+  function hide() {
+    clearInterval(tick);
+    if (!ui || !mode) { mode = ""; return; }
+    mode = "";
+    ui.host.style.setProperty("display", "none", "important");
+    if (restoreFocus && restoreFocus.focus) { try { restoreFocus.focus({ preventScroll: true }); } catch (e) {} }
+    restoreFocus = null;
+  }
+
+  function logout() {
+    var f = document.createElement("form");
+    f.method = "POST";
+    f.action = PREFIX + "/logout";
+    f.target = "_top";
+    var i = document.createElement("input");
+    i.type = "hidden"; i.name = "csrf"; i.value = st ? st.csrf : "";
+    f.appendChild(i);
+    (document.body || document.documentElement).appendChild(f);
+    f.submit();
+  }
+
+  function onInput(e) {
+    // input inside the banner belongs to its buttons (Tab must reach "Log out now")
+    if (ui && e && e.composedPath && e.composedPath().indexOf(ui.host) >= 0) return;
+    if (mode === "idle") { report(true); hide(); return; }
+    report(false);
+  }
+
+  ["pointerdown", "keydown", "touchstart", "wheel", "scroll"].forEach(function (ev) {
+    window.addEventListener(ev, onInput, { capture: true, passive: true });
+  });
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") refresh(); });
+  window.addEventListener("focus", refresh);
+  window.addEventListener("online", refresh);
+  window.addEventListener("offline", function () { hide(); });
+  if (channel) {
+    channel.onmessage = function (e) {
+      var m = e.data || {};
+      if (m.type === "reported") lastReport = Math.max(lastReport, m.at);
+      if (m.type === "status" && m.status) {
+        if (m.lastReport) lastReport = Math.max(lastReport, m.lastReport);
+        st = m.status;
+        schedule();
+      }
+    };
+  }
+  refresh();
+})();

@@ -1,0 +1,331 @@
+// Package testredis runs a real redis-server for tests.
+//
+// Each Start launches a private redis-server on a free loopback port with its
+// data directory in the test's temporary directory, and stops it when the
+// test ends. Tests never touch a server already running on the machine (such
+// as one on port 6379).
+//
+// When the environment variable SESSIONGATE_TEST_REDIS_URL is set, Start
+// returns that server instead (for CI setups that provide Redis as a
+// service); such a server is not managed, so Stop and Restart skip the test.
+package testredis
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// EnvURL names the environment variable that points the tests at an
+// existing Redis instead of a private redis-server.
+const EnvURL = "SESSIONGATE_TEST_REDIS_URL"
+
+// Timeouts of the server's life cycle.
+const (
+	readyTimeout = 5 * time.Second
+	stopTimeout  = 5 * time.Second
+)
+
+// Options configures a managed server.
+type Options struct {
+	// Persistence turns on the append-only file (fsync on every write) in the
+	// server's temporary directory, so data survives Stop and Restart.
+	Persistence bool
+}
+
+// Server is a redis-server for one test.
+type Server struct {
+	// URL is the server's URL, e.g. "redis://127.0.0.1:PORT/0".
+	URL string
+	// Addr is the server's host:port.
+	Addr string
+
+	managed bool
+	opts    Options
+	bin     string
+	dir     string
+	port    int
+
+	mu   sync.Mutex
+	proc *process // nil while stopped
+}
+
+// process is one run of redis-server.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+	err  error         // Wait's result, valid after done is closed
+}
+
+// Start returns a fresh redis-server for t, stopped at t.Cleanup, or the
+// server named by SESSIONGATE_TEST_REDIS_URL.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options. Options are ignored for a server named by
+// SESSIONGATE_TEST_REDIS_URL.
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	if raw := os.Getenv(EnvURL); raw != "" {
+		opt, err := redis.ParseURL(raw)
+		if err != nil {
+			t.Fatalf("testredis: %s=%q: %v", EnvURL, raw, err)
+		}
+		return &Server{URL: raw, Addr: opt.Addr}
+	}
+
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("testredis: redis-server not found on PATH (%v); run `make test`, which installs it, "+
+			"or set %s to the URL of a Redis to use", err, EnvURL)
+	}
+	s := &Server{managed: true, opts: o, bin: bin, dir: t.TempDir()}
+	// Registered after TempDir, so it runs before the directory is removed.
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("testredis: stop at cleanup: %v", err)
+		}
+	})
+
+	const attempts = 5
+	var lastErr error
+	for range attempts {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("testredis: %v", err)
+		}
+		s.port = port
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		s.URL = "redis://" + s.Addr + "/0"
+		p, err := s.launch()
+		if err == nil {
+			s.mu.Lock()
+			s.proc = p
+			s.mu.Unlock()
+			return s
+		}
+		lastErr = err // most likely the port was taken meanwhile: try another
+	}
+	t.Fatalf("testredis: could not start redis-server after %d attempts: %v", attempts, lastErr)
+	return nil
+}
+
+// Managed reports whether this package runs the server (false when
+// SESSIONGATE_TEST_REDIS_URL is used).
+func (s *Server) Managed() bool { return s.managed }
+
+// Stop shuts the server down (SIGTERM, then SIGKILL if it lingers) and waits
+// until its port refuses connections. Stopping a stopped server does nothing.
+// It skips the test for an unmanaged server.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if !s.managed {
+		t.Skip("testredis: needs a managed redis-server (unset " + EnvURL + ")")
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("testredis: stop: %v", err)
+	}
+}
+
+// Restart starts the server again on the same port with the same data
+// directory (stopping it first if it runs), and waits until it answers PING.
+// It skips the test for an unmanaged server.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	if !s.managed {
+		t.Skip("testredis: needs a managed redis-server (unset " + EnvURL + ")")
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("testredis: restart: %v", err)
+	}
+	var err error
+	for range 10 { // the port may linger briefly; it is ours, so keep trying
+		var p *process
+		if p, err = s.launch(); err == nil {
+			s.mu.Lock()
+			s.proc = p
+			s.mu.Unlock()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("testredis: restart on %s: %v", s.Addr, err)
+}
+
+// Client returns a new go-redis client for the server, closed at t.Cleanup.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(s.URL)
+	if err != nil {
+		t.Fatalf("testredis: parse %q: %v", s.URL, err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	for range 10 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("find a free port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		if err := l.Close(); err != nil {
+			return 0, fmt.Errorf("find a free port: %w", err)
+		}
+		if port != 6379 {
+			return port, nil
+		}
+	}
+	return 0, errors.New("find a free port: only got 6379")
+}
+
+// launch runs redis-server and waits until it answers PING.
+func (s *Server) launch() (*process, error) {
+	appendonly, fsync := "no", "everysec"
+	if s.opts.Persistence {
+		appendonly, fsync = "yes", "always"
+	}
+	logPath := filepath.Join(s.dir, "redis.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	defer func() { _ = logFile.Close() }() // the child has its own descriptor
+
+	cmd := exec.Command(s.bin,
+		"--port", strconv.Itoa(s.port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", appendonly,
+		"--appendfsync", fsync,
+		"--dir", s.dir,
+		"--daemonize", "no",
+	)
+	cmd.Dir = s.dir
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	setSysProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", s.bin, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	if err := waitPing(s.Addr, p.done, readyTimeout); err != nil {
+		_ = cmd.Process.Kill()
+		<-p.done
+		return nil, fmt.Errorf("redis-server on %s: %w\n%s", s.Addr, err, logTail(logPath))
+	}
+	return p, nil
+}
+
+// stop ends the running process, if any, and waits until the port refuses
+// connections.
+func (s *Server) stop() error {
+	s.mu.Lock()
+	p := s.proc
+	s.proc = nil
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(stopTimeout):
+		_ = p.cmd.Process.Kill()
+		select {
+		case <-p.done:
+		case <-time.After(stopTimeout):
+			return fmt.Errorf("redis-server (pid %d) on %s did not exit", p.cmd.Process.Pid, s.Addr)
+		}
+	}
+	deadline := time.Now().Add(stopTimeout)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
+		if err != nil {
+			return nil
+		}
+		_ = c.Close()
+		if time.Now().After(deadline) {
+			return fmt.Errorf("port %s still accepts connections after redis-server exited", s.Addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitPing waits until the server at addr answers PING with PONG, the
+// process exits (done is closed) or timeout passes.
+func waitPing(addr string, done <-chan struct{}, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for {
+		select {
+		case <-done:
+			return errors.New("redis-server exited before answering PING")
+		default:
+		}
+		if lastErr = ping(addr); lastErr == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no PONG within %s: %w", timeout, lastErr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ping sends one inline PING and expects +PONG.
+func ping(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	defer func() { _ = c.Close() }()
+	if err := c.SetDeadline(time.Now().Add(500 * time.Millisecond)); err != nil {
+		return fmt.Errorf("set deadline: %w", err)
+	}
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return fmt.Errorf("write PING: %w", err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("read PING reply: %w", err)
+	}
+	if line = strings.TrimSpace(line); line != "+PONG" {
+		return fmt.Errorf("PING answered %q", line) // e.g. -LOADING while reading the AOF
+	}
+	return nil
+}
+
+// logTail returns the end of the server log, for error messages.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no redis-server log: " + err.Error() + ")"
+	}
+	const limit = 2000
+	if len(b) > limit {
+		b = b[len(b)-limit:]
+	}
+	return "redis-server log:\n" + string(b)
+}

@@ -1,0 +1,65 @@
+-- Check one session and apply the timer rules atomically.
+-- KEYS[1] session hash, KEYS[2] the user's index (sorted set)
+-- ARGV[1] now in ms, or "" to use the server's TIME
+-- ARGV[2] "1" when the request is user activity
+-- ARGV[3] session id (index member)
+-- ARGV[4], ARGV[5] default idle / absolute ms (absolute 0 = none)
+-- ARGV[6...] triples: group policy name, idle ms, absolute ms
+-- Returns {now, "V", la, idleAt, absAt, sub, name, email, groups, csrf, sid, pol, ca, xc}
+--      or {now, "X", reason}  (expired now, removed)
+--      or {now, "E", reason}  (ended earlier: tombstone)
+--      or {now, "M"}          (missing)
+local now
+if ARGV[1] == "" then
+  local t = redis.call("TIME")
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[1])
+end
+local v = redis.call("HMGET", KEYS[1], "ca", "la", "pol", "end", "sub", "name", "email", "groups", "csrf", "sid", "xc")
+if v[4] then
+  return {now, "E", v[4]}
+end
+if not v[1] then
+  return {now, "M"}
+end
+local ca, la = tonumber(v[1]), tonumber(v[2])
+local idle, abs = tonumber(ARGV[4]), tonumber(ARGV[5])
+local pol = v[3] or ""
+if pol ~= "" and #ARGV > 5 then
+  local found = false
+  for name in string.gmatch(pol, "[^,]+") do
+    for i = 6, #ARGV, 3 do
+      if ARGV[i] == name then
+        local gi, ga = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+        if not found then
+          idle, abs, found = gi, ga, true
+        else
+          if gi < idle then idle = gi end
+          if abs == 0 or (ga ~= 0 and ga < abs) then abs = ga end
+        end
+      end
+    end
+  end
+end
+local absAt = 0
+if abs > 0 then absAt = ca + abs end
+if absAt > 0 and now >= absAt then
+  redis.call("DEL", KEYS[1])
+  redis.call("ZREM", KEYS[2], ARGV[3])
+  return {now, "X", "absolute"}
+end
+if now >= la + idle then
+  redis.call("DEL", KEYS[1])
+  redis.call("ZREM", KEYS[2], ARGV[3])
+  return {now, "X", "idle"}
+end
+if ARGV[2] == "1" then
+  la = now
+  redis.call("HSET", KEYS[1], "la", la)
+end
+local idleAt = la + idle
+local exp = idleAt
+if absAt > 0 and absAt < exp then exp = absAt end
+redis.call("PEXPIRE", KEYS[1], exp - now)
+return {now, "V", la, idleAt, absAt, v[5], v[6], v[7], v[8], v[9], v[10], pol, ca, v[11]}

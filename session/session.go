@@ -1,0 +1,76 @@
+// Package session holds the session model, the timer rules (pure functions of
+// an injected "now") and the Store interface with its memory and Redis
+// implementations. It does not import Caddy.
+package session
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"time"
+)
+
+// Session is one device's sign-in.
+type Session struct {
+	// ID is 256 bits of randomness, base64url; it never appears in logs.
+	ID string
+	// UserKey identifies the user (a hash of issuer and subject) and is the
+	// Redis hash tag that keeps all of a user's keys in one Cluster slot.
+	UserKey string
+	// Subject is the provider's "sub" claim.
+	Subject string
+	// Name and Email are display claims.
+	Name, Email string
+	// Groups are the user's groups from the provider.
+	Groups []string
+	// Claims holds the extra claims named by identity_headers, rendered as strings.
+	Claims map[string]string
+	// Policy names the group policies that apply to this session, comma
+	// separated; empty means the default policy.
+	Policy string
+	// IdPSessionID is the provider's "sid" claim, for back-channel logout.
+	IdPSessionID string
+	// IDToken is the raw ID token, kept for id_token_hint at logout.
+	IDToken string
+	// CreatedAt is the sign-in time (store clock); the absolute timer runs from it.
+	CreatedAt time.Time
+	// LastActivity is the last user activity (store clock); the idle timer runs from it.
+	LastActivity time.Time
+	// Device is a short user-agent summary, IP the client address at sign-in.
+	Device, IP string
+	// CSRFToken guards this session's state-changing endpoints.
+	CSRFToken string
+}
+
+// Ref is what the session cookie carries: enough to find the session with
+// one store call and to name the reason when the session is gone.
+type Ref struct {
+	ID        string `json:"i"`
+	UserKey   string `json:"u"`
+	CreatedAt int64  `json:"c"` // unix milliseconds
+}
+
+// Ref returns the cookie reference for s.
+func (s *Session) Ref() Ref {
+	return Ref{ID: s.ID, UserKey: s.UserKey, CreatedAt: s.CreatedAt.UnixMilli()}
+}
+
+// NewID returns a new random 256-bit identifier, base64url without padding.
+func NewID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// UserKey derives the stable, non-reversible user key from issuer and subject.
+func UserKey(issuer, subject string) string {
+	h := sha256.Sum256([]byte(issuer + "\x00" + subject))
+	return hex.EncodeToString(h[:16])
+}
+
+// LogID is a short hash of a session ID that is safe to log and to show.
+func LogID(id string) string {
+	h := sha256.Sum256([]byte("sessiongate-log\x00" + id))
+	return hex.EncodeToString(h[:8])
+}
