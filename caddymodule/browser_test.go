@@ -194,7 +194,7 @@ func TestBrowserExpiryLandsOnSignedOutPage(t *testing.T) {
 	ctx := newChrome(t)
 	base := st.sites["web"]
 	browserSignIn(t, ctx, base, "/poll")
-	waitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"`, 10*time.Second, "the signed-out page (XHR polling must not keep the session)")
+	waitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"&&document.readyState==="complete"`, 10*time.Second, "the signed-out page (XHR polling must not keep the session)")
 	txt := eval[string](t, ctx, `document.body.innerText`)
 	if !strings.Contains(txt, "You were signed out for security reasons") || !strings.Contains(txt, "after 4 seconds of inactivity") {
 		t.Fatalf("signed-out page: %q", txt)
@@ -311,7 +311,8 @@ func TestBrowserAbsoluteWarningHasNoContinue(t *testing.T) {
 	if shown := eval[bool](t, ctx, `getComputedStyle(`+bannerJS+`.getElementById("sg-continue")).display!=="none"`); shown {
 		t.Fatal("the absolute warning must not offer Continue session")
 	}
-	waitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"&&location.search.includes("reason=absolute")`, 8*time.Second, "the signed-out page at the absolute limit")
+	assertBannerContrast(t, ctx, "absolute warning")
+	waitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"&&location.search.includes("reason=absolute")&&document.readyState==="complete"`, 8*time.Second, "the signed-out page at the absolute limit")
 	if txt := eval[string](t, ctx, `document.body.innerText`); !strings.Contains(txt, "session limit was reached") {
 		t.Fatalf("signed-out page: %q", txt)
 	}

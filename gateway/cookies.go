@@ -78,6 +78,25 @@ func (g *Gateway) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	g.setCookie(w, r, sessionCookieName, "", -1)
 }
 
+// endSessionCookie clears the session cookie of a session that ended for a
+// security reason and records that reason in the seen marker, so that every
+// later request of this browser (another tab's banner, a background poll, the
+// next visit) can still say why, although the cookie is gone.
+func (g *Gateway) endSessionCookie(w http.ResponseWriter, r *http.Request, reason session.Reason) {
+	g.clearSessionCookie(w, r)
+	if reason == session.ReasonLogout {
+		return
+	}
+	m, _ := g.readSeenMarker(r)
+	if m.EndedReason == string(reason) {
+		return // already recorded: keep the first time it was seen
+	}
+	m.EndedReason, m.EndedAt = string(reason), g.now().UnixMilli()
+	if v, err := g.sealer.Seal(seenCookieSealKey, m); err == nil {
+		g.setCookie(w, r, seenCookieName, v, seenCookieLifetime)
+	}
+}
+
 // loginCookieBase names the state cookie of one sign-in attempt, so that
 // sign-ins started in several tabs do not overwrite each other.
 func loginCookieBase(state string) string {
@@ -148,8 +167,10 @@ func isGatewayCookie(name string) bool {
 // user's account; and after the absolute deadline the gateway can still say
 // why the user was signed out. It is not a credential.
 type seenMarker struct {
-	CreatedAt        int64 `json:"c"` // unix ms
-	AbsoluteDeadline int64 `json:"a"` // unix ms; 0 = none
+	CreatedAt        int64  `json:"c"`           // unix ms
+	AbsoluteDeadline int64  `json:"a"`           // unix ms; 0 = none
+	EndedReason      string `json:"r,omitempty"` // why the last session ended, if known
+	EndedAt          int64  `json:"e,omitempty"` // unix ms, when that was first seen
 }
 
 func (g *Gateway) writeSeenMarker(w http.ResponseWriter, r *http.Request, s *session.Session, l session.Limits) error {

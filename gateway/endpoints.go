@@ -312,14 +312,14 @@ func (g *Gateway) status(res session.CheckResult) statusBody {
 // browser drops the cookie at the absolute deadline; the seen marker still
 // tells that the session limit was reached.
 func (g *Gateway) noSessionJSON(w http.ResponseWriter, r *http.Request) {
-	seen, limitReached := g.seenState(r)
-	if limitReached {
+	if endedReason := g.endedReason(r); endedReason != "" {
 		g.writeJSON(w, http.StatusUnauthorized, map[string]string{
-			"error": "session_expired", "reason": string(session.ReasonAbsolute),
-			"signed_out": g.signedOutURL(session.ReasonAbsolute, ""), "login": g.loginURL("/", true),
+			"error": "session_expired", "reason": string(endedReason),
+			"signed_out": g.signedOutURL(endedReason, ""), "login": g.loginURL("/", true),
 		})
 		return
 	}
+	_, seen := g.readSeenMarker(r)
 	g.writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthenticated", "login": g.loginURL("/", seen)})
 }
 
@@ -339,7 +339,7 @@ func (g *Gateway) handleStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !res.Valid {
-		g.clearSessionCookie(w, r)
+		g.endSessionCookie(w, r, res.Reason)
 		g.writeJSON(w, http.StatusUnauthorized, map[string]string{
 			"error": "session_expired", "reason": string(res.Reason),
 			"signed_out": g.signedOutURL(res.Reason, ""), "login": g.loginURL("/", true),
@@ -365,7 +365,7 @@ func (g *Gateway) handleActivity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !res.Valid {
-		g.clearSessionCookie(w, r)
+		g.endSessionCookie(w, r, res.Reason)
 		g.writeJSON(w, http.StatusUnauthorized, map[string]string{
 			"error": "session_expired", "reason": string(res.Reason), "signed_out": g.signedOutURL(res.Reason, ""),
 		})

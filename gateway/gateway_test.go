@@ -339,3 +339,62 @@ func TestStatusAfterCookieDroppedAtAbsoluteLimit(t *testing.T) {
 		t.Fatalf("after the limit: %d %s", w.Code, w.Body)
 	}
 }
+
+// A background poll that meets the expired session clears the cookie; the
+// banner's next /status (and the next visit) must still learn why the session
+// ended, not fall back to a generic "ended" — the race seen in CI.
+func TestReasonSurvivesCookieClearedByBackgroundRequest(t *testing.T) {
+	f := newFixture(t, nil, testclock.New())
+	c := f.signIn(t)
+	f.clock.Advance(15 * time.Minute)
+	w := f.serve(request("GET", "/api/q", c, poll))
+	if w.Code != 401 || !strings.Contains(w.Body.String(), `"reason":"idle"`) {
+		t.Fatalf("poll at the idle deadline: %d %s", w.Code, w.Body)
+	}
+	var marker *http.Cookie
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == seenCookieName {
+			marker = ck
+		}
+	}
+	if marker == nil {
+		t.Fatal("no seen marker recording the reason")
+	}
+	// the browser now has only the marker
+	w = f.serve(request("GET", "/.sessiongate/status", marker, poll))
+	if w.Code != 401 || !strings.Contains(w.Body.String(), `"reason":"idle"`) || !strings.Contains(w.Body.String(), "reason=idle") {
+		t.Fatalf("status after the cookie was cleared: %d %s", w.Code, w.Body)
+	}
+	// the next visit (the user has seen the signed-out page) goes to the
+	// provider's sign-in (unreachable in this fixture), not back to that page
+	w = f.serve(request("GET", "/chart", marker, click))
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "identity provider cannot be reached") {
+		t.Fatalf("next visit: %d %s %.200s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	// a day later the explanation is stale: straight to the provider, with prompt=login
+	f.clock.Advance(25 * time.Hour)
+	w = f.serve(request("GET", "/.sessiongate/status", marker, poll))
+	if !strings.Contains(w.Body.String(), `"unauthenticated"`) || !strings.Contains(w.Body.String(), "prompt=login") {
+		t.Fatalf("status a day later: %d %s", w.Code, w.Body)
+	}
+}
+
+// Signing out on purpose records no security reason: the next visit goes to
+// the provider's sign-in, not to a "signed out for security reasons" page.
+func TestManualSignOutRecordsNoReason(t *testing.T) {
+	f := newFixture(t, nil, testclock.New())
+	c := f.signIn(t)
+	ref, _ := f.g.readSessionCookie(request("GET", "/", c, nil))
+	if err := f.store.End(context.Background(), ref, session.ReasonLogout); err != nil {
+		t.Fatal(err)
+	}
+	w := f.serve(request("GET", "/.sessiongate/status", c, poll))
+	if w.Code != 401 || !strings.Contains(w.Body.String(), `"reason":"logout"`) {
+		t.Fatalf("status after logout elsewhere: %d %s", w.Code, w.Body)
+	}
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == seenCookieName {
+			t.Fatalf("a manual sign-out wrote a reason marker: %v", ck)
+		}
+	}
+}

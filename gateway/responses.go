@@ -71,20 +71,43 @@ func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request) {
 // limit has passed (recently enough to still say so).
 func (g *Gateway) seenState(r *http.Request) (seen, limitReached bool) {
 	marker, seen := g.readSeenMarker(r)
-	now := g.now().UnixMilli()
-	limitReached = seen && marker.AbsoluteDeadline > 0 && now >= marker.AbsoluteDeadline &&
-		now-marker.AbsoluteDeadline < tombstoneWindow.Milliseconds()
-	return seen, limitReached
+	return seen, seen && marker.AbsoluteDeadline > 0 && g.recent(marker.AbsoluteDeadline)
 }
 
-// tombstoneWindow is how long after the absolute deadline a returning
-// browser is still shown "your session limit was reached".
+// endedReason is why this browser's last session ended, for the banner's
+// requests that arrive after the session cookie is gone (another tab or a
+// background poll met the end first): the recorded security reason, or the
+// absolute limit; "" when unknown or long ago. Navigations do not use the
+// recorded reason: the user has been shown the signed-out page already, and
+// the next visit simply asks for the password again.
+func (g *Gateway) endedReason(r *http.Request) session.Reason {
+	marker, seen := g.readSeenMarker(r)
+	if !seen {
+		return ""
+	}
+	if reason := session.Reason(marker.EndedReason); reason.Valid() && g.recent(marker.EndedAt) {
+		return reason
+	}
+	if marker.AbsoluteDeadline > 0 && g.recent(marker.AbsoluteDeadline) {
+		return session.ReasonAbsolute
+	}
+	return ""
+}
+
+// recent tells whether a past moment (unix ms) lies within tombstoneWindow.
+func (g *Gateway) recent(at int64) bool {
+	now := g.now().UnixMilli()
+	return now >= at && now-at < tombstoneWindow.Milliseconds()
+}
+
+// tombstoneWindow is how long after a session ended for a security reason a
+// returning browser is still told why.
 const tombstoneWindow = 24 * time.Hour
 
 // ended answers a request whose session is over: the signed-out page for
 // navigations, 401 JSON for background requests, never the provider.
 func (g *Gateway) ended(w http.ResponseWriter, r *http.Request, reason session.Reason) {
-	g.clearSessionCookie(w, r)
+	g.endSessionCookie(w, r, reason)
 	rd := g.returnTo(r)
 	target := g.signedOutURL(reason, rd)
 	if !isNavigation(r) {

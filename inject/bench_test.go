@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
 )
 
 // benchPage generates an HTML page of about size bytes: text, links,
@@ -118,6 +120,25 @@ func TestBenchPage(t *testing.T) {
 		}
 		if got := expectedAt(p, DefaultWindow, false); got != want {
 			t.Fatalf("insertion point %d, want %d", got, want)
+		}
+	}
+}
+
+// BenchmarkXNetTokenizer is the yardstick for keeping inject's own scanner:
+// golang.org/x/net/html's tokenizer passing the same worst-case page through
+// (raw bytes of every token, no insertion). Compare with BenchmarkInject/1MB/nohead.
+func BenchmarkXNetTokenizer(b *testing.B) {
+	page := benchPage(1<<20, false)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		z := html.NewTokenizer(bytes.NewReader(page))
+		n := 0
+		for z.Next() != html.ErrorToken {
+			n += len(z.Raw())
+		}
+		if n != len(page) {
+			b.Fatalf("tokenizer passed %d of %d bytes", n, len(page))
 		}
 	}
 }

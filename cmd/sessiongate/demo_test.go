@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,6 +81,37 @@ func TestDemoCommand(t *testing.T) {
 	}
 	if !strings.Contains(body, `/.sessiongate/banner.js?v=`) {
 		t.Fatalf("banner script not injected: %.600s", body)
+	}
+	// the frameset page and the strict-CSP page of the sample app
+	for _, page := range []struct{ path, want string }{
+		{"/chart", `<frameset rows=`},
+		{"/chart/nav", `target="main"`},
+		{"/secure", `id="own-script"`},
+	} {
+		req, _ = http.NewRequest(http.MethodGet, "http://"+gw+page.path, nil)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(t, resp)
+		if resp.StatusCode != 200 || !strings.Contains(body, page.want) || !strings.Contains(body, `/.sessiongate/banner.js?v=`) {
+			t.Fatalf("%s through the gateway: %s %.600s", page.path, resp.Status, body)
+		}
+		if page.path == "/secure" {
+			// the banner's tag carries a nonce of its own that the policy
+			// now allows, beside the app's nonce
+			csp := resp.Header.Get("Content-Security-Policy")
+			m := regexp.MustCompile(`<script[^>]*banner\.js[^>]*nonce="([^"]+)"|<script[^>]*nonce="([^"]+)"[^>]*banner\.js`).FindStringSubmatch(body)
+			if m == nil {
+				t.Fatalf("banner tag without a nonce under a nonce policy: %.600s", body)
+			}
+			nonce := m[1] + m[2]
+			if strings.Count(csp, "'nonce-") < 3 || !strings.Contains(csp, "'nonce-"+nonce+"'") || strings.Contains(csp, "unsafe-inline") {
+				t.Fatalf("strict CSP not amended for exactly the banner (nonce %s): %q", nonce, csp)
+			}
+		}
 	}
 	out, _ := os.ReadFile(logf.Name())
 	for _, want := range []string{"DEVELOPMENT ONLY", "clinician", "http://"} {

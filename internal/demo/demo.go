@@ -123,7 +123,8 @@ func printIntro(o Options, issuer string) {
 		fmt.Fprintf(w, "    %-12s %-22s groups: %s\n", u.Username, u.Name, strings.Join(u.Groups, ", "))
 	}
 	fmt.Fprintf(w, "\n  Try: sign in, leave the tab alone for %s and see the signed-out page;\n", o.Idle)
-	fmt.Fprintf(w, "       open the Waiting room: its polling does not keep you signed in.\n")
+	fmt.Fprintf(w, "       open the Waiting room: its polling does not keep you signed in;\n")
+	fmt.Fprintf(w, "       Chart is a frameset and Strict CSP a hardened page: one banner on each.\n")
 	fmt.Fprintf(w, "  Press Ctrl-C to stop.\n")
 }
 
