@@ -98,8 +98,9 @@ func TestSealerValueIsCookieSafeAndConfidential(t *testing.T) {
 			t.Errorf("sealed value reveals %q", secretPart)
 		}
 	}
-	// the inner (encrypted) part must not reveal it either
-	parts := bytes.Split(raw, []byte("|"))
+	// the inner (encrypted) part must not reveal it either; securecookie's
+	// format is date|value|mac, and the binary MAC may itself contain '|'
+	parts := bytes.SplitN(raw, []byte("|"), 3)
 	if len(parts) != 3 {
 		t.Fatalf("unexpected securecookie format: %d parts", len(parts))
 	}

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -39,6 +40,16 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			continue_button | logout_button | announce  <text>
 //		}
 //		path_prefix    <path>
+//		max_sessions   <n>
+//		groups_claim   <claim>
+//		policy <group> {
+//			idle_timeout     <duration>
+//			absolute_timeout <duration>
+//		}
+//		admin_group    <group>
+//		absolute_timeout_choices <duration...>
+//		provider_logout on | off
+//		account_menu   [on | off]
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -50,7 +61,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		opt := d.Val()
 		lines[opt] = fmt.Sprintf("%s:%d", d.File(), d.Line())
 		switch opt {
-		case "issuer", "client_id", "client_secret", "activity", "path_prefix":
+		case "issuer", "client_id", "client_secret", "activity", "path_prefix", "groups_claim", "admin_group":
 			v, err := singleArg(d)
 			if err != nil {
 				return err
@@ -66,6 +77,47 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Activity = v
 			case "path_prefix":
 				h.PathPrefix = v
+			case "groups_claim":
+				h.GroupsClaim = v
+			case "admin_group":
+				h.AdminGroup = v
+			}
+		case "max_sessions":
+			v, err := singleArg(d)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return d.Errf("max_sessions: %q is not a whole number (0 = unlimited)", v)
+			}
+			h.MaxSessions = n
+		case "provider_logout", "account_menu":
+			on, err := onOff(d, true)
+			if err != nil {
+				return err
+			}
+			if opt == "provider_logout" {
+				h.ProviderLogout = &on
+			} else {
+				h.AccountMenu = on
+			}
+		case "absolute_timeout_choices":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.Errf("absolute_timeout_choices: at least one duration is required")
+			}
+			h.AbsoluteTimeoutChoices = nil
+			for _, a := range args {
+				dur, err := config.ParseDuration(a)
+				if err != nil {
+					return d.Errf("absolute_timeout_choices: %v", err)
+				}
+				h.AbsoluteTimeoutChoices = append(h.AbsoluteTimeoutChoices, config.Duration(dur))
+			}
+		case "policy":
+			if err := h.parsePolicy(d); err != nil {
+				return err
 			}
 		case "scopes":
 			h.Scopes = d.RemainingArgs()
@@ -178,6 +230,64 @@ func (h *Handler) validateParsed(d *caddyfile.Dispenser, lines map[string]string
 		return d.Errf("session_gate: %v", err)
 	}
 	return nil
+}
+
+// parsePolicy reads `policy <group> { idle_timeout … absolute_timeout … }`.
+func (h *Handler) parsePolicy(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.Errf("policy: a group name is required: policy <group> { idle_timeout … }")
+	}
+	group := d.Val()
+	if d.NextArg() {
+		return d.Errf("policy: takes one group name, then a block")
+	}
+	if _, dup := h.Policies[group]; dup {
+		return d.Errf("policy: group %q has two policy blocks", group)
+	}
+	var p config.GroupPolicy
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		v, err := singleArg(d)
+		if err != nil {
+			return err
+		}
+		dur, err := config.ParseDuration(v)
+		if err != nil {
+			return d.Errf("policy %s: %s: %v", group, opt, err)
+		}
+		switch opt {
+		case "idle_timeout":
+			p.IdleTimeout = config.Duration(dur)
+		case "absolute_timeout":
+			p.AbsoluteTimeout = config.Duration(dur)
+		default:
+			return d.Errf("policy %s: unknown option %q (idle_timeout, absolute_timeout)", group, opt)
+		}
+	}
+	if h.Policies == nil {
+		h.Policies = map[string]config.GroupPolicy{}
+	}
+	h.Policies[group] = p
+	return nil
+}
+
+// onOff reads an optional on/off argument; a bare option means bare (on).
+func onOff(d *caddyfile.Dispenser, bare bool) (bool, error) {
+	opt := d.Val()
+	if !d.NextArg() {
+		return bare, nil
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return false, d.Errf("%s: takes on or off", opt)
+	}
+	switch v {
+	case "on", "true":
+		return true, nil
+	case "off", "false":
+		return false, nil
+	}
+	return false, d.Errf("%s: %q is not on or off", opt, v)
 }
 
 func isPlaceholder(v string) bool { return strings.Contains(v, "{") && strings.Contains(v, "}") }

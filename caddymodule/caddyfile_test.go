@@ -114,6 +114,19 @@ clinic.example {
 			X-Forwarded-Groups groups
 		}
 		path_prefix /_gate
+		max_sessions 2
+		groups_claim roles
+		policy front-desk {
+			idle_timeout 5m
+		}
+		policy locums {
+			idle_timeout 10m
+			absolute_timeout 4h
+		}
+		admin_group practice-managers
+		absolute_timeout_choices 10h 24h 7d
+		provider_logout off
+		account_menu
 	}
 }
 `
@@ -165,6 +178,16 @@ clinic.example {
 			"X-Forwarded-User": "sub", "X-Forwarded-Email": "email", "X-Forwarded-Groups": "groups",
 		})},
 		{"path_prefix", s.PathPrefix, "/_gate"},
+		{"max_sessions", s.MaxSessions, 2},
+		{"groups_claim", s.GroupsClaim, "roles"},
+		{"policies", fmt.Sprint(s.Policies), fmt.Sprint(map[string]config.GroupPolicy{
+			"front-desk": {IdleTimeout: config.Duration(5 * time.Minute)},
+			"locums":     {IdleTimeout: config.Duration(10 * time.Minute), AbsoluteTimeout: config.Duration(4 * time.Hour)},
+		})},
+		{"admin_group", s.AdminGroup, "practice-managers"},
+		{"absolute_timeout_choices", fmt.Sprint(s.AbsoluteTimeoutChoices), "[10h0m0s 24h0m0s 168h0m0s]"},
+		{"provider_logout", s.ProviderLogoutEnabled(), false},
+		{"account_menu", s.AccountMenu, true},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -178,7 +201,8 @@ clinic.example {
 	}
 	for _, f := range []string{"issuer", "client_id", "client_secret", "scopes", "cookie_secrets", "store",
 		"idle_timeout", "absolute_timeout", "warn_before", "absolute_warn_before", "activity",
-		"identity_headers", "path_prefix"} {
+		"identity_headers", "path_prefix", "max_sessions", "groups_claim", "policies", "admin_group",
+		"absolute_timeout_choices", "provider_logout", "account_menu"} {
 		if _, ok := fields[f]; !ok {
 			t.Errorf("session_gate JSON has no %q: %s", f, raw)
 		}
@@ -258,6 +282,42 @@ type cfBadCase struct {
 }
 
 var cfBadCases = []cfBadCase{
+	{"negative max_sessions", "max_sessions", []string{
+		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
+		"max_sessions -1 # <-",
+	}},
+	{"max_sessions not a number", "max_sessions", []string{
+		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
+		"max_sessions one # <-",
+	}},
+	{"policy idle not above warn_before", "policy", []string{
+		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
+		"warn_before 2m", "policy front-desk { # <-", "idle_timeout 1m", "}",
+	}},
+	{"policy without timers", "policy", []string{
+		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
+		"policy front-desk { # <-", "}",
+	}},
+	{"policy unknown option", "policy", []string{
+		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
+		"policy front-desk {", "warn_before 1m # <-", "}",
+	}},
+	{"policy without group", "policy", []string{
+		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
+		"policy { # <-", "idle_timeout 1m", "}",
+	}},
+	{"choices without admin_group", "absolute_timeout_choices", []string{
+		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
+		"absolute_timeout_choices 9h 24h # <-",
+	}},
+	{"choice shorter than idle", "absolute_timeout_choices", []string{
+		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
+		"admin_group managers", "absolute_timeout_choices 5m 24h # <-",
+	}},
+	{"provider_logout bad value", "provider_logout", []string{
+		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
+		"provider_logout maybe # <-",
+	}},
 	{"unknown option", "bogus_option", []string{
 		"issuer https://idp.example.org", "client_id ehr", "cookie_secret {env.SG_SECRET}",
 		"bogus_option 1 # <-",

@@ -120,6 +120,65 @@ type Settings struct {
 	// PathPrefix is where the gateway's own endpoints live. Default
 	// /.sessiongate. Must start with "/" and not end with "/".
 	PathPrefix string `json:"path_prefix,omitempty"`
+
+	// MaxSessions is how many sessions (devices) one user may have at once.
+	// When a new sign-in would exceed it, the user's oldest sessions end and
+	// their devices are told "your account signed in on another device".
+	// 0 (default) is unlimited; 1 allows a single active session.
+	MaxSessions int `json:"max_sessions,omitempty"`
+
+	// GroupsClaim is the ID-token/userinfo claim that lists a user's groups,
+	// used by group policies and admin_group. Default "groups".
+	GroupsClaim string `json:"groups_claim,omitempty"`
+
+	// Policies are per-group timers, keyed by group name (Caddyfile:
+	// `policy <group> { idle_timeout … absolute_timeout … }`). Members of a
+	// group get that group's timers instead of the site's; a user in several
+	// groups gets the strictest value of each timer. A timer a policy does
+	// not set is the site's.
+	Policies map[string]GroupPolicy `json:"policies,omitempty"`
+
+	// AdminGroup is the group whose members may open the admin page
+	// ({path_prefix}/admin) to set the organization's absolute timer and to
+	// sign a user out everywhere. Empty (default): no admin page.
+	AdminGroup string `json:"admin_group,omitempty"`
+
+	// AbsoluteTimeoutChoices are the absolute timeouts managers may choose
+	// on the admin page, e.g. 9h 24h 168h. absolute_timeout is always one of
+	// them (it is added if missing) and is in force until a manager chooses.
+	AbsoluteTimeoutChoices []Duration `json:"absolute_timeout_choices,omitempty"`
+
+	// ProviderLogout makes sign-out (Log out now, {path_prefix}/logout) also
+	// end the user's session at the provider through its end_session_endpoint
+	// (OpenID Connect RP-Initiated Logout), when the provider advertises one.
+	// Default true. Register {origin}{path_prefix}/signed-out as a post-logout
+	// redirect URI at the provider.
+	ProviderLogout *bool `json:"provider_logout,omitempty"`
+
+	// AccountMenu makes the banner script draw a small account button in a
+	// corner of every page, with the user's name, My devices, Switch user and
+	// Log out. Default false: the app's pages stay untouched until a warning.
+	AccountMenu bool `json:"account_menu,omitempty"`
+}
+
+// GroupPolicy is the timers of one group policy; zero values inherit the site's.
+type GroupPolicy struct {
+	// IdleTimeout for members of the group.
+	IdleTimeout Duration `json:"idle_timeout,omitempty"`
+	// AbsoluteTimeout for members of the group.
+	AbsoluteTimeout Duration `json:"absolute_timeout,omitempty"`
+}
+
+// DefaultGroupsClaim is the claim read for group membership when
+// groups_claim is not set.
+const DefaultGroupsClaim = "groups"
+
+// MaxSessionsLimit bounds max_sessions (a larger value is a typo).
+const MaxSessionsLimit = 1000
+
+// ProviderLogoutEnabled reports whether sign-out also ends the provider session.
+func (s *Settings) ProviderLogoutEnabled() bool {
+	return s.ProviderLogout == nil || *s.ProviderLogout
 }
 
 // SetDefaults fills every unset option with its default value.
@@ -150,6 +209,12 @@ func (s *Settings) SetDefaults() {
 	}
 	if s.PathPrefix == "" {
 		s.PathPrefix = DefaultPathPrefix
+	}
+	if s.GroupsClaim == "" {
+		s.GroupsClaim = DefaultGroupsClaim
+	}
+	if s.AdminGroup != "" && !containsDuration(s.AbsoluteTimeoutChoices, s.AbsoluteTimeout) {
+		s.AbsoluteTimeoutChoices = append([]Duration{s.AbsoluteTimeout}, s.AbsoluteTimeoutChoices...)
 	}
 }
 
@@ -215,7 +280,7 @@ func (s *Settings) Validate() error {
 		strings.ContainsAny(s.PathPrefix, "?#%\\ ") {
 		return fmt.Errorf("path_prefix: %q must start with / and not end with / (e.g. /.sessiongate)", s.PathPrefix)
 	}
-	return nil
+	return s.validatePolicies()
 }
 
 // Warnings lists settings that are valid but unwise, for the operator's log.

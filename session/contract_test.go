@@ -46,6 +46,8 @@ func TestStoreContract(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Run("CreateCheck", func(t *testing.T) { contractCreateCheck(t, factory) })
 			t.Run("IdleExpiry", func(t *testing.T) { contractIdle(t, factory) })
+			t.Run("ForgottenReportedOnce", func(t *testing.T) { contractForgotten(t, factory) })
+			t.Run("Bookkeeping", func(t *testing.T) { contractBookkeeping(t, factory) })
 			t.Run("AbsoluteDespiteActivity", func(t *testing.T) { contractAbsolute(t, factory) })
 			t.Run("NonActivityDoesNotExtend", func(t *testing.T) { contractPolling(t, factory) })
 			t.Run("DevicesIndependent", func(t *testing.T) { contractDevices(t, factory) })
@@ -118,13 +120,93 @@ func contractIdle(t *testing.T, f storeFactory) {
 	}
 	clk.Advance(time.Millisecond)
 	res := mustCheck(t, st, s.Ref(), policy, true)
-	if res.Valid || res.Reason != session.ReasonIdle {
-		t.Fatalf("want idle expiry, got %+v", res)
+	if res.Valid || res.Reason != session.ReasonIdle || !res.Ended {
+		t.Fatalf("want idle expiry found by this check, got %+v", res)
 	}
-	// activity after expiry must not revive it
+	// activity after expiry must not revive it; the end is reported once
 	res = mustCheck(t, st, s.Ref(), policy, true)
-	if res.Valid || res.Reason != session.ReasonIdle {
-		t.Fatalf("expired session revived or reason lost: %+v", res)
+	if res.Valid || res.Reason != session.ReasonIdle || res.Ended {
+		t.Fatalf("expired session revived, reason lost or end reported twice: %+v", res)
+	}
+}
+
+// A session the store already forgot at its deadline (Redis TTL, memory
+// sweep) is reported ended once, with the reason inferred from the cookie's
+// sign-in time.
+func contractForgotten(t *testing.T, f storeFactory) {
+	clk := testclock.New()
+	st := f(t, clk.Now)
+	s := newSession("fay")
+	mustCreate(t, st, s, session.CreateOptions{})
+	gone := session.Ref{ID: session.NewID(), UserKey: s.UserKey, CreatedAt: s.Ref().CreatedAt}
+	clk.Advance(20 * time.Minute)
+	res := mustCheck(t, st, gone, policy, false)
+	if res.Valid || res.Reason != session.ReasonIdle || !res.Ended {
+		t.Fatalf("forgotten after the idle limit: %+v", res)
+	}
+	if res = mustCheck(t, st, gone, policy, false); res.Reason != session.ReasonIdle || res.Ended {
+		t.Fatalf("second check: %+v", res)
+	}
+	clk.Advance(9 * time.Hour)
+	gone.ID = session.NewID()
+	if res = mustCheck(t, st, gone, policy, false); res.Reason != session.ReasonAbsolute || !res.Ended {
+		t.Fatalf("forgotten after the absolute limit: %+v", res)
+	}
+}
+
+// The directory, provider-session index, Once and settings back revocation
+// by name, back-channel logout by sid, token replay checks and the
+// manager-set organization timer.
+func contractBookkeeping(t *testing.T, f storeFactory) {
+	ctx := context.Background()
+	clk := testclock.New()
+	st := f(t, clk.Now)
+	a1, a2, b := newSession("ann"), newSession("ann"), newSession("ben")
+	a2.IdPSessionID = "shared-sid"
+	b.IdPSessionID = "shared-sid"
+	for _, s := range []*session.Session{a1, a2, b} {
+		mustCreate(t, st, s, session.CreateOptions{})
+	}
+	if err := st.RememberUser(ctx, a1.UserKey, []string{"Ann", "ann@clinic.test", "", "sub-ann"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ann", " ANN@clinic.test ", "sub-ann"} {
+		if k, err := st.LookupUser(ctx, name); err != nil || k != a1.UserKey {
+			t.Fatalf("lookup %q: %q %v", name, k, err)
+		}
+	}
+	if k, err := st.LookupUser(ctx, "nobody"); err != nil || k != "" {
+		t.Fatalf("lookup of an unknown name: %q %v", k, err)
+	}
+	refs, err := st.SessionsForIdPSession(ctx, "shared-sid")
+	if err != nil || len(refs) != 2 {
+		t.Fatalf("sessions for sid: %v %v", refs, err)
+	}
+	for _, ref := range refs {
+		if (ref.ID != a2.ID || ref.UserKey != a2.UserKey) && (ref.ID != b.ID || ref.UserKey != b.UserKey) {
+			t.Fatalf("unexpected ref %+v", ref)
+		}
+		if ref.CreatedAt != a2.Ref().CreatedAt {
+			t.Fatalf("ref without sign-in time: %+v", ref)
+		}
+	}
+	if refs, _ := st.SessionsForIdPSession(ctx, "sid-ann"); len(refs) != 1 || refs[0].ID != a1.ID {
+		t.Fatalf("sessions for sid-ann: %+v", refs)
+	}
+	if first, err := st.Once(ctx, "jti-1", time.Minute); err != nil || !first {
+		t.Fatalf("first once: %v %v", first, err)
+	}
+	if again, _ := st.Once(ctx, "jti-1", time.Minute); again {
+		t.Fatal("a replayed key was accepted")
+	}
+	if v, err := st.Setting(ctx, "org"); err != nil || v != "" {
+		t.Fatalf("unset setting: %q %v", v, err)
+	}
+	if err := st.SetSetting(ctx, "org", `{"absolute":"24h"}`); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := st.Setting(ctx, "org"); v != `{"absolute":"24h"}` {
+		t.Fatalf("setting: %q", v)
 	}
 }
 

@@ -19,6 +19,9 @@ type MemoryStore struct {
 	sessions   map[string]*memEntry       // by session ID
 	users      map[string]map[string]bool // userKey → session IDs
 	tombstones map[string]memTombstone    // ended sessions' reasons
+	names      map[string]string          // user directory: normalized name → userKey
+	onceKeys   map[string]time.Time       // Once keys → expiry
+	settings   map[string]string          // runtime settings
 
 	stop chan struct{}
 	once sync.Once
@@ -50,6 +53,9 @@ func NewMemoryStore(opts Options, sweepEvery time.Duration) *MemoryStore {
 		sessions:     make(map[string]*memEntry),
 		users:        make(map[string]map[string]bool),
 		tombstones:   make(map[string]memTombstone),
+		names:        make(map[string]string),
+		onceKeys:     make(map[string]time.Time),
+		settings:     make(map[string]string),
 		stop:         make(chan struct{}),
 	}
 	go m.sweepLoop(sweepEvery)
@@ -92,18 +98,24 @@ func (m *MemoryStore) Check(_ context.Context, ref Ref, limits LimitSet, activit
 	defer m.mu.Unlock()
 	res := CheckResult{Now: now}
 	e, ok := m.sessions[ref.ID]
-	if !ok || e.s.UserKey != ref.UserKey {
+	if ok && e.s.UserKey != ref.UserKey {
+		res.Reason = ReasonEnded
+		return res, nil
+	}
+	if !ok {
 		if t, ok := m.tombstones[ref.ID]; ok && now.Before(t.expires) {
 			res.Reason = t.reason
-		} else {
-			res.Reason = MissingReason(ref, limits.Default, now)
+			return res, nil
 		}
+		// forgotten (swept) at its deadline: this check reports the end
+		res.Reason, res.Ended = MissingReason(ref, limits.Default, now), true
+		m.endLocked(ref.ID, ref.UserKey, res.Reason, now)
 		return res, nil
 	}
 	l := limits.For(e.s.Policy)
 	if valid, why := Evaluate(e.s.CreatedAt, e.s.LastActivity, l, now); !valid {
-		m.dropLocked(e.s.ID, e.s.UserKey)
-		res.Reason = why
+		m.endLocked(e.s.ID, e.s.UserKey, why, now)
+		res.Reason, res.Ended = why, true
 		return res, nil
 	}
 	if activity {
@@ -240,6 +252,11 @@ func (m *MemoryStore) Sweep() {
 	for id, t := range m.tombstones {
 		if !now.Before(t.expires) {
 			delete(m.tombstones, id)
+		}
+	}
+	for k, exp := range m.onceKeys {
+		if !now.Before(exp) {
+			delete(m.onceKeys, k)
 		}
 	}
 }

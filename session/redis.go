@@ -154,11 +154,16 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitSet, op
 	for _, v := range res[1:] {
 		ended = append(ended, toString(v))
 	}
+	if err := r.indexIdPSession(ctx, s); err != nil {
+		return ended, err
+	}
 	return ended, nil
 }
 
-func limitArgs(limits LimitSet) []any {
-	args := []any{limits.Default.Idle.Milliseconds(), limits.Default.Absolute.Milliseconds()}
+// groupLimitArgs lists the group policies as script arguments: triples of
+// name, idle ms, absolute ms.
+func groupLimitArgs(limits LimitSet) []any {
+	args := make([]any, 0, 3*len(limits.Groups))
 	for name, l := range limits.Groups {
 		args = append(args, name, l.Idle.Milliseconds(), l.Absolute.Milliseconds())
 	}
@@ -174,7 +179,9 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 	if activity {
 		act = "1"
 	}
-	args := append([]any{r.nowArg(), act, ref.ID}, limitArgs(limits)...)
+	args := []any{r.nowArg(), act, ref.ID, limits.Default.Idle.Milliseconds(), limits.Default.Absolute.Milliseconds(),
+		r.opts.TombstoneTTL.Milliseconds(), ref.CreatedAt}
+	args = append(args, groupLimitArgs(limits)...)
 	res, err := r.check.Run(ctx, r.client, []string{sessionKey(ref.UserKey, ref.ID), indexKey(ref.UserKey)}, args...).Slice()
 	if err != nil {
 		return CheckResult{}, unavailable("check session", err)
@@ -202,13 +209,12 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 		if absAt > 0 {
 			out.AbsoluteDeadline = time.UnixMilli(absAt)
 		}
-	case "X", "E":
+	default: // "X" (this check found the end) or "E" (ended earlier)
+		out.Ended = toString(res[1]) == "X"
 		out.Reason = Reason(toString(res[2]))
 		if !out.Reason.Valid() {
 			out.Reason = ReasonEnded
 		}
-	default:
-		out.Reason = MissingReason(ref, limits.Default, out.Now)
 	}
 	return out, nil
 }

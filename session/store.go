@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,10 @@ type CheckResult struct {
 	Session *Session
 	// Reason says why the session is not valid.
 	Reason Reason
+	// Ended is true for the one check that found the session's end (expired
+	// now, or forgotten at its deadline); later checks see the reason only.
+	// The gateway records the sign-out in the audit log on it.
+	Ended bool
 	// Now is the store's clock at the check.
 	Now time.Time
 	// IdleDeadline and AbsoluteDeadline are the deadlines after the check
@@ -41,7 +46,8 @@ type Store interface {
 	Create(ctx context.Context, s *Session, limits LimitSet, opts CreateOptions) (ended []string, err error)
 	// Check finds the session and applies the timer rules in one atomic
 	// operation; when activity is true and the session is valid, its idle
-	// timer restarts. A session found expired is removed.
+	// timer restarts. A session found expired (or already forgotten at its
+	// deadline) is replaced by a tombstone with the reason.
 	Check(ctx context.Context, ref Ref, limits LimitSet, activity bool) (CheckResult, error)
 	// Get returns the full session (including IDToken) without checking or
 	// touching it; nil when it does not exist.
@@ -51,6 +57,25 @@ type Store interface {
 	End(ctx context.Context, ref Ref, reason Reason) error
 	// List returns the live sessions of a user, oldest first.
 	List(ctx context.Context, userKey string, limits LimitSet) ([]*Session, error)
+
+	// RememberUser records names (login name, email, subject — compared
+	// without regard to case) under which an administrator can find the
+	// user, for revoking all of a user's sessions by name.
+	RememberUser(ctx context.Context, userKey string, names []string) error
+	// LookupUser returns the user key remembered for name, "" if none.
+	LookupUser(ctx context.Context, name string) (string, error)
+	// SessionsForIdPSession returns the sessions created under the
+	// provider's session ID sid (Session.IdPSessionID), for back-channel
+	// logout by sid. Sessions that ended since may be included.
+	SessionsForIdPSession(ctx context.Context, sid string) ([]Ref, error)
+	// Once records key for ttl and reports whether it was not recorded
+	// already (replay protection for logout tokens).
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Setting returns a runtime setting shared by every gateway node
+	// ("" when unset); SetSetting stores one.
+	Setting(ctx context.Context, name string) (string, error)
+	// SetSetting stores a runtime setting shared by every gateway node.
+	SetSetting(ctx context.Context, name, value string) error
 	// Close releases the store's resources.
 	Close() error
 }
@@ -69,6 +94,13 @@ type Options struct {
 	// be at least the longest absolute timeout. Default 24h.
 	TombstoneTTL time.Duration
 }
+
+// directoryTTL is how long a user's names and a provider session's index
+// are remembered after the last sign-in that recorded them.
+const directoryTTL = 30 * 24 * time.Hour
+
+// normalizeName is how names are compared in the user directory.
+func normalizeName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 func (o *Options) setDefaults() {
 	if o.TombstoneTTL <= 0 {

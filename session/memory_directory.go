@@ -1,0 +1,65 @@
+package session
+
+import (
+	"context"
+	"time"
+)
+
+// RememberUser implements Store.
+func (m *MemoryStore) RememberUser(_ context.Context, userKey string, names []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, n := range names {
+		if n = normalizeName(n); n != "" {
+			m.names[n] = userKey
+		}
+	}
+	return nil
+}
+
+// LookupUser implements Store.
+func (m *MemoryStore) LookupUser(_ context.Context, name string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.names[normalizeName(name)], nil
+}
+
+// SessionsForIdPSession implements Store.
+func (m *MemoryStore) SessionsForIdPSession(_ context.Context, sid string) ([]Ref, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Ref
+	for _, e := range m.sessions {
+		if sid != "" && e.s.IdPSessionID == sid {
+			out = append(out, e.s.Ref())
+		}
+	}
+	return out, nil
+}
+
+// Once implements Store.
+func (m *MemoryStore) Once(_ context.Context, key string, ttl time.Duration) (bool, error) {
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if exp, ok := m.onceKeys[key]; ok && now.Before(exp) {
+		return false, nil
+	}
+	m.onceKeys[key] = now.Add(ttl)
+	return true, nil
+}
+
+// Setting implements Store.
+func (m *MemoryStore) Setting(_ context.Context, name string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.settings[name], nil
+}
+
+// SetSetting implements Store.
+func (m *MemoryStore) SetSetting(_ context.Context, name, value string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.settings[name] = value
+	return nil
+}
