@@ -255,6 +255,10 @@ func (rp *RelyingParty) EndSessionEndpoint(ctx context.Context) string {
 	return rp.endSession
 }
 
+// ClaimList reads a claim that lists values (groups, roles): a JSON array
+// of strings, or a single string.
+func ClaimList(v any) []string { return stringList(v) }
+
 // stringList reads a claim that is a string array or a single string.
 func stringList(v any) []string {
 	switch x := v.(type) {

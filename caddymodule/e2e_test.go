@@ -315,7 +315,7 @@ func TestOpenRedirectsRejected(t *testing.T) {
 }
 
 func TestStatusActivityAndLogout(t *testing.T) {
-	st := startStack(t, site{name: "main"})
+	st := startStack(t, site{name: "main", extra: "provider_logout off"})
 	b := st.newBrowser("main")
 	expectApp(t, b.signIn("/", "alice", "pw-alice"), "/")
 	var s1 struct {
@@ -370,8 +370,12 @@ func TestStatusActivityAndLogout(t *testing.T) {
 	if body := readBody(t, resp); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("logout without token: %s %s", resp.Status, body)
 	}
+	calls := st.idp.EndSessionCalls()
 	resp = b.do(http.MethodPost, "/.sessiongate/logout", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": origin}, strings.NewReader("csrf="+url.QueryEscape(first.CSRF)))
 	expectSignedOut(t, resp, "logout", "You have signed out")
+	if st.idp.EndSessionCalls() != calls {
+		t.Fatal("provider_logout off, yet the provider's end_session_endpoint was called")
+	}
 	resp = b.background(http.MethodGet, "/api/queue", nil)
 	if body := readBody(t, resp); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("after logout: %s %s", resp.Status, body)

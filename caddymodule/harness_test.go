@@ -72,11 +72,12 @@ func (u *upstream) lastHeader() http.Header {
 
 // stack is one running Caddy with the gateway, the provider and the app.
 type stack struct {
-	t     *testing.T
-	idp   *devidp.Provider
-	app   *upstream
-	redis *testredis.Server
-	sites map[string]string // site name → base URL
+	t        *testing.T
+	auditLog string // file receiving the session_gate.audit log; "" = none
+	idp      *devidp.Provider
+	app      *upstream
+	redis    *testredis.Server
+	sites    map[string]string // site name → base URL
 }
 
 func freePort(t *testing.T) int {
@@ -118,12 +119,20 @@ type site struct {
 	name  string
 	extra string // extra session_gate options
 	store string // "" = redis
+	raw   string // instead of session_gate + reverse_proxy, this site body
 }
 
 // startStack loads a Caddyfile with one site per entry and returns the stack.
 func startStack(t *testing.T, sites ...site) *stack {
 	t.Helper()
-	st := &stack{t: t, idp: startIdP(t), app: newUpstream(t), redis: testredis.Start(t), sites: map[string]string{}}
+	return startStackWithAudit(t, "", sites...)
+}
+
+// startStackWithAudit is startStack with the audit log written to auditLog.
+func startStackWithAudit(t *testing.T, auditLog string, sites ...site) *stack {
+	t.Helper()
+	st := &stack{t: t, idp: startIdP(t), app: newUpstream(t), redis: testredis.Start(t), sites: map[string]string{},
+		auditLog: auditLog}
 	st.load(sites...)
 	t.Cleanup(func() { _ = caddy.Stop() })
 	return st
@@ -131,12 +140,20 @@ func startStack(t *testing.T, sites ...site) *stack {
 
 func (st *stack) caddyfile(sites ...site) string {
 	var b strings.Builder
-	b.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\tlevel ERROR\n\t}\n}\n")
+	b.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\tlevel ERROR\n\t\texclude session_gate.audit\n\t}\n")
+	if st.auditLog != "" {
+		fmt.Fprintf(&b, "\tlog audit {\n\t\toutput file %s\n\t\tinclude session_gate.audit\n\t\tformat json\n\t\tlevel INFO\n\t}\n", st.auditLog)
+	}
+	b.WriteString("}\n")
 	for _, s := range sites {
 		base, ok := st.sites[s.name]
 		if !ok {
 			base = fmt.Sprintf("http://127.0.0.1:%d", freePort(st.t))
 			st.sites[s.name] = base
+		}
+		if s.raw != "" {
+			fmt.Fprintf(&b, "%s {\n\t%s\n}\n", base, s.raw)
+			continue
 		}
 		store := "redis " + st.redis.URL
 		if s.store != "" {

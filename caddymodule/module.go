@@ -76,7 +76,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	settings := h.Settings
 	gw, err := gateway.New(gateway.Options{
 		Settings: &settings, Store: store, RP: rp, Sealer: sealer,
-		Logger: h.logger, Audit: h.logger.Named("audit"),
+		Logger: h.logger, Audit: ctx.Logger(auditLog{}),
+		Metrics: newMetrics(ctx.GetMetricsRegistry(), store),
 	})
 	if err != nil {
 		return fmt.Errorf("session_gate: %w", err)
@@ -85,10 +86,29 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
+// AuditLoggerName is the logger of the audit trail: one event per sign-in,
+// sign-out, policy change and administrative revocation. Route it with
+// Caddy's `log` options (include session_gate.audit).
+const AuditLoggerName = "session_gate.audit"
+
+// auditLog names the audit trail's logger for Caddy's log routing; it is
+// not a registered module.
+type auditLog struct{}
+
+// CaddyModule returns the logger's name as a module ID.
+func (auditLog) CaddyModule() caddy.ModuleInfo { return caddy.ModuleInfo{ID: AuditLoggerName} }
+
 // TombstoneTTL is how long the reason of an ended session is remembered: as
 // long as the longest-lived session cookie.
 func (h *Handler) TombstoneTTL() time.Duration {
-	return max(h.AbsoluteTimeout.Std(), 24*time.Hour)
+	ttl := max(h.AbsoluteTimeout.Std(), 24*time.Hour)
+	for _, c := range h.AbsoluteTimeoutChoices {
+		ttl = max(ttl, c.Std())
+	}
+	for _, p := range h.Policies {
+		ttl = max(ttl, p.AbsoluteTimeout.Std())
+	}
+	return ttl
 }
 
 func (h *Handler) resolvePlaceholders() {
@@ -114,8 +134,12 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// Cleanup releases this config's hold on the shared store.
+// Cleanup stops the gateway's background work and releases this config's
+// hold on the shared store.
 func (h *Handler) Cleanup() error {
+	if h.gw != nil {
+		h.gw.Close()
+	}
 	if h.storeKey != "" {
 		if _, err := stores.Delete(h.storeKey); err != nil {
 			return fmt.Errorf("session_gate: releasing store: %w", err)

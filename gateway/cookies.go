@@ -69,8 +69,13 @@ func (g *Gateway) writeSessionCookie(w http.ResponseWriter, r *http.Request, s *
 		return err
 	}
 	// never longer-lived than the absolute limit; a browser-session cookie
-	// when there is none
-	g.setCookie(w, r, sessionCookieName, v, l.Absolute)
+	// when there is none, or when managers may lengthen it at runtime (the
+	// server enforces the limit either way)
+	lifetime := l.Absolute
+	if g.cfg.AdminGroup != "" {
+		lifetime = 0
+	}
+	g.setCookie(w, r, sessionCookieName, v, lifetime)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sessiongate/sessiongate/auth"
+	"github.com/sessiongate/sessiongate/config"
 	"github.com/sessiongate/sessiongate/session"
 )
 
@@ -41,6 +43,12 @@ func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request) {
 		g.handleActivity(w, r)
 	case "banner.js":
 		g.handleBannerJS(w, r)
+	case "sessions":
+		g.handleSessions(w, r)
+	case "admin":
+		g.handleAdmin(w, r)
+	case "backchannel-logout":
+		g.handleBackchannelLogout(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -120,24 +128,42 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s := g.newSession(r, id)
-	if _, err := g.store.Create(r.Context(), s, g.limits, session.CreateOptions{}); err != nil {
+	limits := g.limits()
+	ended, err := g.store.Create(r.Context(), s, limits, session.CreateOptions{MaxSessions: g.cfg.MaxSessions})
+	if err != nil {
 		g.log.Error("session store unavailable at sign-in", zap.Error(err))
 		g.storeUnavailable(w, r)
 		return
 	}
-	if err := g.writeSessionCookie(w, r, s, g.limits.For(s.Policy)); err != nil {
+	for _, oldID := range ended {
+		g.auditSignOut(r, session.ReasonElsewhere, s.Subject, oldID, "max_sessions")
+	}
+	names := []string{s.Subject, s.Email, auth.ClaimString(id.Claims["preferred_username"])}
+	if err := g.store.RememberUser(r.Context(), s.UserKey, names); err != nil {
+		g.log.Warn("cannot record the user's names for the admin page", zap.Error(err))
+	}
+	if err := g.writeSessionCookie(w, r, s, limits.For(s.Policy)); err != nil {
 		g.signInFailed(w, st.ReturnTo, err)
 		return
 	}
-	if err := g.writeSeenMarker(w, r, s, g.limits.For(s.Policy)); err != nil {
+	if err := g.writeSeenMarker(w, r, s, limits.For(s.Policy)); err != nil {
 		g.signInFailed(w, st.ReturnTo, err)
 		return
 	}
-	g.audit.Info("sign-in",
-		zap.String("user", s.Subject), zap.String("session", session.LogID(s.ID)),
-		zap.String("device", s.Device), zap.String("ip", s.IP), zap.String("site", r.Host))
+	g.auditSignIn(r, s)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, safeReturnPath(st.ReturnTo), http.StatusFound)
+}
+
+// groupsOf reads the user's groups from the configured claim.
+func (g *Gateway) groupsOf(id *auth.Identity) []string {
+	if v, ok := id.Claims[g.cfg.GroupsClaim]; ok {
+		return auth.ClaimList(v)
+	}
+	if g.cfg.GroupsClaim == config.DefaultGroupsClaim {
+		return id.Groups
+	}
+	return nil
 }
 
 func (g *Gateway) newSession(r *http.Request, id *auth.Identity) *session.Session {
@@ -147,13 +173,14 @@ func (g *Gateway) newSession(r *http.Request, id *auth.Identity) *session.Sessio
 		Subject:      id.Subject,
 		Name:         id.Name,
 		Email:        id.Email,
-		Groups:       id.Groups,
+		Groups:       g.groupsOf(id),
 		IdPSessionID: id.SID,
 		IDToken:      id.IDToken,
 		Device:       deviceSummary(r.UserAgent()),
 		IP:           clientIP(r),
 		CSRFToken:    session.NewID(),
 	}
+	s.Policy = g.sessionPolicy(s.Groups)
 	for _, claim := range g.cfg.IdentityHeaders {
 		switch claim {
 		case "sub", "name", "email", "groups", "sid":
@@ -176,18 +203,37 @@ func (g *Gateway) handleSignedOut(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	reason := session.Reason(q.Get("reason"))
+	switch {
+	case reason == "" && q.Get("state") == switchUserState:
+		// back from the provider's logout on "Switch user": sign in afresh
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, g.loginURL("/", true), http.StatusFound)
+		return
+	case reason == "" && q.Get("state") == string(session.ReasonLogout):
+		reason = session.ReasonLogout // back from the provider's logout
+	}
 	rd := safeReturnPath(q.Get("rd"))
 	g.pages.render(w, http.StatusOK, "signed_out", g.signedOutText(reason, rd))
 }
 
 func (g *Gateway) signedOutText(reason session.Reason, rd string) signedOutPage {
-	p := signedOutPage{Title: "You were signed out for security reasons", SignIn: g.loginURL(rd, true)}
-	pol := g.cfg.Policy()
+	p := signedOutPage{Title: "You were signed out for security reasons", SignIn: g.loginURL(rd, true),
+		SwitchUser: g.loginURL("/", true)}
+	limits := g.limits().Default
 	switch reason {
 	case session.ReasonIdle:
-		p.Message = "You were signed out after " + humanDuration(pol.IdleTimeout) + " of inactivity."
+		// with group policies the limit depends on the user, whom this page does not know
+		if len(g.cfg.Policies) > 0 {
+			p.Message = "You were signed out after a period of inactivity."
+		} else {
+			p.Message = "You were signed out after " + humanDuration(limits.Idle) + " of inactivity."
+		}
 	case session.ReasonAbsolute:
-		p.Message = "Your " + humanLimit(pol.AbsoluteTimeout) + " session limit was reached."
+		if len(g.cfg.Policies) > 0 || limits.Absolute == 0 {
+			p.Message = "Your session limit was reached."
+		} else {
+			p.Message = "Your " + humanLimit(limits.Absolute) + " session limit was reached."
+		}
 	case session.ReasonLogout:
 		p.Title, p.Message, p.Manual = "You have signed out", "Your session on this device has ended.", true
 	case session.ReasonRevoked:
@@ -215,7 +261,7 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, g.signedOutURL(session.ReasonLogout, ""), http.StatusFound)
 			return
 		}
-		res, err := g.store.Check(r.Context(), ref, g.limits, false)
+		res, err := g.check(r, ref, false)
 		if err != nil {
 			g.storeUnavailable(w, r)
 			return
@@ -234,8 +280,14 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
+	target := g.signedOutURL(session.ReasonLogout, "")
+	state := string(session.ReasonLogout)
+	if r.PostFormValue("switch") == "1" {
+		// Switch user: sign out, then straight to a fresh sign-in (password asked)
+		target, state = g.loginURL("/", true), switchUserState
+	}
 	if hasCookie {
-		res, err := g.store.Check(r.Context(), ref, g.limits, false)
+		res, err := g.check(r, ref, false)
 		if err != nil {
 			g.storeUnavailable(w, r)
 			return
@@ -245,16 +297,53 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 				g.forbidden(w, r)
 				return
 			}
+			full, err := g.store.Get(r.Context(), ref) // for the ID token
+			if err != nil {
+				g.storeUnavailable(w, r)
+				return
+			}
 			if err := g.store.End(r.Context(), ref, session.ReasonLogout); err != nil {
 				g.storeUnavailable(w, r)
 				return
 			}
-			g.audit.Info("sign-out", zap.String("reason", "manual"), zap.String("user", res.Session.Subject),
-				zap.String("session", session.LogID(ref.ID)), zap.String("ip", clientIP(r)), zap.String("site", r.Host))
+			g.auditSignOut(r, session.ReasonLogout, res.Session.Subject, ref.ID, "")
+			if full != nil {
+				target = g.providerLogoutURL(r, full.IDToken, state, target)
+			}
 		}
 	}
 	g.clearSessionCookie(w, r)
-	http.Redirect(w, r, g.signedOutURL(session.ReasonLogout, ""), http.StatusSeeOther)
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// switchUserState marks a provider logout started by "Switch user".
+const switchUserState = "switch"
+
+// providerLogoutURL is where sign-out continues: the provider's
+// end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0), which ends
+// the user's single sign-on session and returns to the signed-out page; or
+// local, when provider_logout is off or the provider advertises none.
+func (g *Gateway) providerLogoutURL(r *http.Request, idToken, state, local string) string {
+	if !g.cfg.ProviderLogoutEnabled() {
+		return local
+	}
+	endpoint := g.rp.EndSessionEndpoint(r.Context())
+	if endpoint == "" {
+		return local
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return local
+	}
+	q := u.Query()
+	if idToken != "" {
+		q.Set("id_token_hint", idToken)
+	}
+	q.Set("client_id", g.cfg.ClientID)
+	q.Set("post_logout_redirect_uri", origin(r)+g.endpoint("signed-out"))
+	q.Set("state", state)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // csrfOK is the CSRF check of state-changing endpoints: same origin and the
@@ -283,11 +372,20 @@ type statusBody struct {
 	SignedOutURL       string            `json:"signed_out_url"`
 	LogoutURL          string            `json:"logout_url"`
 	Texts              map[string]string `json:"texts,omitempty"`
+	// Account is present when account_menu is on: what the account button shows.
+	Account *accountBody `json:"account,omitempty"`
+}
+
+// accountBody is the account button's menu.
+type accountBody struct {
+	Name       string `json:"name"`
+	DevicesURL string `json:"devices_url"`
+	AdminURL   string `json:"admin_url,omitempty"`
 }
 
 func (g *Gateway) status(res session.CheckResult) statusBody {
 	pol := g.cfg.Policy()
-	l := g.limits.For(res.Session.Policy)
+	l := g.limits().For(res.Session.Policy)
 	b := statusBody{
 		Authenticated:      true,
 		Now:                res.Now.UnixMilli(),
@@ -304,6 +402,15 @@ func (g *Gateway) status(res session.CheckResult) statusBody {
 	}
 	if !res.AbsoluteDeadline.IsZero() {
 		b.AbsoluteExpiresAt = res.AbsoluteDeadline.UnixMilli()
+	}
+	if g.cfg.AccountMenu {
+		b.Account = &accountBody{Name: res.Session.Name, DevicesURL: g.endpoint("sessions")}
+		if b.Account.Name == "" {
+			b.Account.Name = res.Session.Email
+		}
+		if g.cfg.IsAdmin(res.Session.Groups) {
+			b.Account.AdminURL = g.endpoint("admin")
+		}
 	}
 	return b
 }
@@ -333,7 +440,7 @@ func (g *Gateway) handleStatus(w http.ResponseWriter, r *http.Request) {
 		g.noSessionJSON(w, r)
 		return
 	}
-	res, err := g.store.Check(r.Context(), ref, g.limits, false)
+	res, err := g.check(r, ref, false)
 	if err != nil {
 		g.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "store_unavailable"})
 		return
@@ -359,7 +466,7 @@ func (g *Gateway) handleActivity(w http.ResponseWriter, r *http.Request) {
 		g.noSessionJSON(w, r)
 		return
 	}
-	res, err := g.store.Check(r.Context(), ref, g.limits, false)
+	res, err := g.check(r, ref, false)
 	if err != nil {
 		g.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "store_unavailable"})
 		return
@@ -375,7 +482,7 @@ func (g *Gateway) handleActivity(w http.ResponseWriter, r *http.Request) {
 		g.forbidden(w, r)
 		return
 	}
-	res, err = g.store.Check(r.Context(), ref, g.limits, true)
+	res, err = g.check(r, ref, true)
 	if err != nil {
 		g.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "store_unavailable"})
 		return

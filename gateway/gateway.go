@@ -33,6 +33,8 @@ type Options struct {
 	Audit *zap.Logger
 	// Now is the gateway's clock (the store keeps its own); default time.Now.
 	Now func() time.Time
+	// Metrics receives counters and timings; may be nil.
+	Metrics Metrics
 }
 
 // Gateway serves one site's session gate.
@@ -43,13 +45,14 @@ type Gateway struct {
 	sealer *auth.Sealer
 	log    *zap.Logger
 	audit  *zap.Logger
-	limits session.LimitSet
-	now    func() time.Time
-	banner inject.Banner
-	inject *inject.Injector
-	texts  map[string]string
-	pages  *pages
-	prefix string
+	policyHolder
+	metrics Metrics
+	now     func() time.Time
+	banner  inject.Banner
+	inject  *inject.Injector
+	texts   map[string]string
+	pages   *pages
+	prefix  string
 }
 
 // New builds a Gateway.
@@ -70,22 +73,38 @@ func New(o Options) (*Gateway, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	pol := o.Settings.Policy()
+	if o.Metrics == nil {
+		o.Metrics = nopMetrics{}
+	}
 	g := &Gateway{
 		cfg: o.Settings, store: o.Store, rp: o.RP, sealer: o.Sealer, log: o.Logger, audit: o.Audit,
-		limits: session.LimitSet{Default: session.Limits{Idle: pol.IdleTimeout, Absolute: pol.AbsoluteTimeout}},
-		now:    o.Now,
-		banner: inject.NewBanner(),
-		texts:  o.Settings.Banner.ScriptTexts(),
-		pages:  p,
-		prefix: o.Settings.PathPrefix,
+		metrics: o.Metrics,
+		now:     o.Now,
+		banner:  inject.NewBanner(),
+		texts:   o.Settings.Banner.ScriptTexts(),
+		pages:   p,
+		prefix:  o.Settings.PathPrefix,
 	}
 	in, err := inject.New(inject.Options{ScriptSrc: g.BannerSrc(), ConnectPath: g.prefix + "/"})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.inject = in
+	g.applyOrgPolicy(nil)
+	if o.Settings.AdminGroup != "" {
+		g.stop = make(chan struct{})
+		go g.refreshPolicy(g.stop)
+	}
 	return g, nil
+}
+
+// Close stops the gateway's background work (following the organization
+// policy). The store is the caller's.
+func (g *Gateway) Close() {
+	if g.stop != nil {
+		close(g.stop)
+		g.stop = nil
+	}
 }
 
 // ServeHTTP handles one request: a gateway endpoint, or a gated request
@@ -101,7 +120,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 		g.unauthenticated(w, r)
 		return nil
 	}
-	res, err := g.store.Check(r.Context(), ref, g.limits, g.isActivity(r))
+	res, err := g.check(r, ref, g.isActivity(r))
 	if err != nil {
 		g.log.Error("session store unavailable; refusing request", zap.Error(err))
 		g.storeUnavailable(w, r)

@@ -53,7 +53,7 @@ func (f *fixture) signIn(t *testing.T) *http.Cookie {
 	t.Helper()
 	s := &session.Session{ID: session.NewID(), UserKey: session.UserKey("https://idp.invalid", "u1"), Subject: "u1",
 		Name: "Dr <b>One</b>", Groups: []string{"clinicians"}, CSRFToken: session.NewID()}
-	if _, err := f.store.Create(context.Background(), s, f.g.limits, session.CreateOptions{}); err != nil {
+	if _, err := f.store.Create(context.Background(), s, f.g.limits(), session.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	v, err := f.g.sealer.Seal(sessionCookieSealKey, s.Ref())
@@ -396,5 +396,31 @@ func TestManualSignOutRecordsNoReason(t *testing.T) {
 		if ck.Name == seenCookieName {
 			t.Fatalf("a manual sign-out wrote a reason marker: %v", ck)
 		}
+	}
+}
+
+// groups_claim names the claim groups are read from; group policies and
+// admin_group use it.
+func TestGroupsClaimConfigurable(t *testing.T) {
+	f := newFixture(t, nil, testclock.New())
+	f.g.cfg.GroupsClaim = "roles"
+	f.g.cfg.Policies = map[string]config.GroupPolicy{"front-desk": {IdleTimeout: config.Duration(5 * time.Minute)}}
+	id := &auth.Identity{Subject: "u", Groups: []string{"from-groups"},
+		Claims: map[string]any{"roles": []any{"front-desk", "nurses"}, "groups": []any{"from-groups"}}}
+	s := f.g.newSession(request("GET", "/", nil, nil), id)
+	if strings.Join(s.Groups, ",") != "front-desk,nurses" || s.Policy != "front-desk" {
+		t.Fatalf("groups %v policy %q", s.Groups, s.Policy)
+	}
+	// a single string is a list of one
+	id.Claims["roles"] = "front-desk"
+	if s := f.g.newSession(request("GET", "/", nil, nil), id); len(s.Groups) != 1 || s.Policy != "front-desk" {
+		t.Fatalf("single-string claim: %v %q", s.Groups, s.Policy)
+	}
+	// no such claim: no groups, not those of the default "groups" claim
+	delete(id.Claims, "roles")
+	id.Groups = []string{"front-desk"}
+	id.Claims["groups"] = []any{"front-desk"}
+	if s := f.g.newSession(request("GET", "/", nil, nil), id); s.Policy != "" || len(s.Groups) != 0 {
+		t.Fatalf("groups without the configured claim: %v %q", s.Groups, s.Policy)
 	}
 }

@@ -36,7 +36,9 @@ type breakoutPage struct {
 
 type signedOutPage struct {
 	Title, Message, SignIn string
-	Manual                 bool
+	// SwitchUser signs in afresh (password asked) and lands on the home page.
+	SwitchUser string
+	Manual     bool
 }
 
 type logoutPage struct {

@@ -120,8 +120,8 @@ func contractIdle(t *testing.T, f storeFactory) {
 	}
 	clk.Advance(time.Millisecond)
 	res := mustCheck(t, st, s.Ref(), policy, true)
-	if res.Valid || res.Reason != session.ReasonIdle || !res.Ended {
-		t.Fatalf("want idle expiry found by this check, got %+v", res)
+	if res.Valid || res.Reason != session.ReasonIdle || !res.Ended || res.Subject != "bob" {
+		t.Fatalf("want idle expiry of bob found by this check, got %+v", res)
 	}
 	// activity after expiry must not revive it; the end is reported once
 	res = mustCheck(t, st, s.Ref(), policy, true)
@@ -151,6 +151,12 @@ func contractForgotten(t *testing.T, f storeFactory) {
 	gone.ID = session.NewID()
 	if res = mustCheck(t, st, gone, policy, false); res.Reason != session.ReasonAbsolute || !res.Ended {
 		t.Fatalf("forgotten after the absolute limit: %+v", res)
+	}
+	// the cookie's own group policy decides: front-desk's 5m idle, not the default 15m
+	desk := session.Ref{ID: session.NewID(), UserKey: s.UserKey, CreatedAt: clk.Now().UnixMilli(), Policy: "front-desk"}
+	clk.Advance(6 * time.Minute)
+	if res = mustCheck(t, st, desk, policy, false); res.Reason != session.ReasonIdle || !res.Ended {
+		t.Fatalf("forgotten after its group's idle limit: %+v", res)
 	}
 }
 
@@ -207,6 +213,15 @@ func contractBookkeeping(t *testing.T, f storeFactory) {
 	}
 	if v, _ := st.Setting(ctx, "org"); v != `{"absolute":"24h"}` {
 		t.Fatalf("setting: %q", v)
+	}
+	if n, err := st.CountSessions(ctx); err != nil || n != 3 {
+		t.Fatalf("count: %d %v", n, err)
+	}
+	if err := st.End(ctx, b.Ref(), session.ReasonBackchannel); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.CountSessions(ctx); n != 2 {
+		t.Fatalf("count after an end (tombstones do not count): %d", n)
 	}
 }
 

@@ -108,14 +108,14 @@ func (m *MemoryStore) Check(_ context.Context, ref Ref, limits LimitSet, activit
 			return res, nil
 		}
 		// forgotten (swept) at its deadline: this check reports the end
-		res.Reason, res.Ended = MissingReason(ref, limits.Default, now), true
+		res.Reason, res.Ended = MissingReason(ref, limits.For(ref.Policy), now), true
 		m.endLocked(ref.ID, ref.UserKey, res.Reason, now)
 		return res, nil
 	}
 	l := limits.For(e.s.Policy)
 	if valid, why := Evaluate(e.s.CreatedAt, e.s.LastActivity, l, now); !valid {
 		m.endLocked(e.s.ID, e.s.UserKey, why, now)
-		res.Reason, res.Ended = why, true
+		res.Reason, res.Ended, res.Subject = why, true, e.s.Subject
 		return res, nil
 	}
 	if activity {

@@ -63,3 +63,17 @@ func (m *MemoryStore) SetSetting(_ context.Context, name, value string) error {
 	m.settings[name] = value
 	return nil
 }
+
+// CountSessions implements Store.
+func (m *MemoryStore) CountSessions(_ context.Context) (int, error) {
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, e := range m.sessions {
+		if now.Before(e.expires) {
+			n++
+		}
+	}
+	return n, nil
+}

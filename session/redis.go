@@ -181,6 +181,8 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 	}
 	args := []any{r.nowArg(), act, ref.ID, limits.Default.Idle.Milliseconds(), limits.Default.Absolute.Milliseconds(),
 		r.opts.TombstoneTTL.Milliseconds(), ref.CreatedAt}
+	own := limits.For(ref.Policy)
+	args = append(args, own.Idle.Milliseconds(), own.Absolute.Milliseconds())
 	args = append(args, groupLimitArgs(limits)...)
 	res, err := r.check.Run(ctx, r.client, []string{sessionKey(ref.UserKey, ref.ID), indexKey(ref.UserKey)}, args...).Slice()
 	if err != nil {
@@ -211,6 +213,9 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 		}
 	default: // "X" (this check found the end) or "E" (ended earlier)
 		out.Ended = toString(res[1]) == "X"
+		if out.Ended && len(res) > 3 {
+			out.Subject = toString(res[3])
+		}
 		out.Reason = Reason(toString(res[2]))
 		if !out.Reason.Valid() {
 			out.Reason = ReasonEnded

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -120,4 +121,57 @@ func (r *RedisStore) SetSetting(ctx context.Context, name, value string) error {
 		return unavailable("save setting", err)
 	}
 	return nil
+}
+
+// CountSessions implements Store: it scans the session keys (tombstones,
+// which hold only an "end" field, are not counted). On a Cluster it scans
+// every master.
+func (r *RedisStore) CountSessions(ctx context.Context) (int, error) {
+	if c, ok := r.client.(*redis.ClusterClient); ok {
+		var total atomic.Int64
+		err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			n, err := countSessionKeys(ctx, node)
+			total.Add(int64(n))
+			return err
+		})
+		if err != nil {
+			return 0, unavailable("count sessions", err)
+		}
+		return int(total.Load()), nil
+	}
+	n, err := countSessionKeys(ctx, r.client)
+	if err != nil {
+		return 0, unavailable("count sessions", err)
+	}
+	return n, nil
+}
+
+func countSessionKeys(ctx context.Context, c redis.Cmdable) (int, error) {
+	n := 0
+	var cursor uint64
+	for {
+		keys, next, err := c.Scan(ctx, cursor, "sg:{*}:s:*", 1000).Result()
+		if err != nil {
+			return 0, err
+		}
+		if len(keys) > 0 {
+			cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, k := range keys {
+					p.HExists(ctx, k, "ca")
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return 0, err
+			}
+			for _, cmd := range cmds {
+				if b, _ := cmd.(*redis.BoolCmd).Result(); b {
+					n++
+				}
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return n, nil
+		}
+	}
 }

@@ -49,11 +49,15 @@ type Ref struct {
 	ID        string `json:"i"`
 	UserKey   string `json:"u"`
 	CreatedAt int64  `json:"c"` // unix milliseconds
+	// Policy is the session's group policy names, so that the reason of a
+	// session the store has already forgotten is inferred from its own
+	// limits.
+	Policy string `json:"p,omitempty"`
 }
 
 // Ref returns the cookie reference for s.
 func (s *Session) Ref() Ref {
-	return Ref{ID: s.ID, UserKey: s.UserKey, CreatedAt: s.CreatedAt.UnixMilli()}
+	return Ref{ID: s.ID, UserKey: s.UserKey, CreatedAt: s.CreatedAt.UnixMilli(), Policy: s.Policy}
 }
 
 // NewID returns a new random 256-bit identifier, base64url without padding.

@@ -23,6 +23,8 @@ type CheckResult struct {
 	// now, or forgotten at its deadline); later checks see the reason only.
 	// The gateway records the sign-out in the audit log on it.
 	Ended bool
+	// Subject is the user's subject when Ended and the store still knew it.
+	Subject string
 	// Now is the store's clock at the check.
 	Now time.Time
 	// IdleDeadline and AbsoluteDeadline are the deadlines after the check
@@ -76,6 +78,9 @@ type Store interface {
 	Setting(ctx context.Context, name string) (string, error)
 	// SetSetting stores a runtime setting shared by every gateway node.
 	SetSetting(ctx context.Context, name, value string) error
+	// CountSessions counts the live sessions of all users (for the active
+	// sessions gauge; it may scan the store, so call it sparingly).
+	CountSessions(ctx context.Context) (int, error)
 	// Close releases the store's resources.
 	Close() error
 }

@@ -102,6 +102,76 @@
     st = body;
     if (channel) channel.postMessage({ type: "status", status: body, lastReport: lastReport });
     schedule();
+    drawAccount();
+  }
+
+  // The optional account button (account_menu): the user's name, My devices,
+  // Switch user and Log out, in a small button in the bottom-left corner.
+  var account = null;
+  function drawAccount() {
+    if (!st || !st.account || !isDrawer()) return;
+    if (!account) account = buildAccount();
+    account.name.textContent = st.account.name || "Account";
+    account.initial.textContent = (st.account.name || "?").trim().charAt(0).toUpperCase();
+    account.who.textContent = st.account.name || "";
+    account.devices.href = st.account.devices_url;
+    account.admin.style.display = st.account.admin_url ? "" : "none";
+    if (st.account.admin_url) account.admin.href = st.account.admin_url;
+  }
+
+  function buildAccount() {
+    var host = document.createElement("sessiongate-account");
+    var hs = host.style;
+    hs.setProperty("all", "initial", "important");
+    hs.setProperty("display", "block", "important");
+    hs.setProperty("position", "fixed", "important");
+    hs.setProperty("left", "8px", "important");
+    hs.setProperty("bottom", "8px", "important");
+    hs.setProperty("z-index", "2147483646", "important");
+    hs.setProperty("font-size", "16px", "important");
+    hs.setProperty("visibility", "visible", "important");
+    hs.setProperty("opacity", "1", "important");
+    var root = host.attachShadow({ mode: "open" });
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) {
+      var style = document.createElement("style");
+      style.textContent = CSS;
+      root.appendChild(style);
+    }
+    var wrap = document.createElement("div");
+    wrap.className = "acct";
+    wrap.innerHTML =
+      '<div class="menu" id="sg-menu" role="menu" aria-labelledby="sg-chip" hidden>' +
+      '<p class="who" id="sg-who"></p>' +
+      '<a role="menuitem" id="sg-devices" href="#">My devices</a>' +
+      '<a role="menuitem" id="sg-admin" href="#">Session policy</a>' +
+      '<button type="button" role="menuitem" id="sg-switch">Switch user</button>' +
+      '<button type="button" role="menuitem" id="sg-out">Log out</button></div>' +
+      '<button type="button" class="chip" id="sg-chip" aria-haspopup="menu" aria-expanded="false" aria-controls="sg-menu">' +
+      '<span class="initial" aria-hidden="true"></span><span class="nm"></span></button>';
+    root.appendChild(wrap);
+    (document.documentElement || document.body).appendChild(host);
+    var q = function (id) { return root.getElementById(id); };
+    var chip = q("sg-chip"), menu = q("sg-menu");
+    function setOpen(open) {
+      menu.hidden = !open;
+      chip.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) q("sg-devices").focus({ preventScroll: true });
+    }
+    chip.addEventListener("click", function () { setOpen(menu.hidden); });
+    root.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && !menu.hidden) { setOpen(false); chip.focus({ preventScroll: true }); }
+    });
+    document.addEventListener("pointerdown", function (e) {
+      if (!menu.hidden && e.composedPath && e.composedPath().indexOf(host) < 0) setOpen(false);
+    }, true);
+    q("sg-switch").addEventListener("click", function () { logout(true); });
+    q("sg-out").addEventListener("click", function () { logout(false); });
+    return { host: host, name: chip.querySelector(".nm"), initial: chip.querySelector(".initial"), who: q("sg-who"),
+             devices: q("sg-devices"), admin: q("sg-admin") };
   }
 
   function handle(status, body, started) {
@@ -182,7 +252,7 @@
     (document.documentElement || document.body).appendChild(host);
     var q = function (id) { return root.getElementById(id); };
     q("sg-continue").addEventListener("click", function () { report(true); hide(); });
-    q("sg-logout").addEventListener("click", logout);
+    q("sg-logout").addEventListener("click", function () { logout(false); });
     root.addEventListener("keydown", function (e) { if (e.key === "Escape" && mode === "idle") { report(true); hide(); } });
     return { host: host, root: root, box: wrap.firstChild, title: q("sg-title"), msg: q("sg-msg"),
              cont: q("sg-continue"), out: q("sg-logout"), live: q("sg-live") };
@@ -245,7 +315,7 @@
     restoreFocus = null;
   }
 
-  function logout() {
+  function logout(switchUser) {
     var f = document.createElement("form");
     f.method = "POST";
     f.action = PREFIX + "/logout";
@@ -253,6 +323,11 @@
     var i = document.createElement("input");
     i.type = "hidden"; i.name = "csrf"; i.value = st ? st.csrf : "";
     f.appendChild(i);
+    if (switchUser === true) {
+      var sw = document.createElement("input");
+      sw.type = "hidden"; sw.name = "switch"; sw.value = "1";
+      f.appendChild(sw);
+    }
     (document.body || document.documentElement).appendChild(f);
     f.submit();
   }

@@ -304,3 +304,15 @@ func (p *Provider) EndSessionCalls() int {
 
 // SSOCookieName returns the name of the provider's SSO session cookie.
 func (p *Provider) SSOCookieName() string { return p.cookieName }
+
+// SIDOfSSOCookie returns the provider session ID ("sid" claim) of the single
+// sign-on session whose cookie value is given, "" if there is none. Tests use
+// it to send back-channel logouts for one browser's session.
+func (p *Provider) SIDOfSSOCookie(value string) string {
+	p.store.mu.Lock()
+	defer p.store.mu.Unlock()
+	if s, ok := p.store.sessions[value]; ok {
+		return s.sid
+	}
+	return ""
+}

@@ -5,9 +5,10 @@
 -- ARGV[3] session id (index member)
 -- ARGV[4], ARGV[5] default idle / absolute ms (absolute 0 = none)
 -- ARGV[6] tombstone ttl ms, ARGV[7] sign-in time carried by the cookie (ms)
--- ARGV[8...] triples: group policy name, idle ms, absolute ms
+-- ARGV[8], ARGV[9] idle / absolute ms of the cookie's own policy (for a missing session)
+-- ARGV[10...] triples: group policy name, idle ms, absolute ms
 -- Returns {now, "V", la, idleAt, absAt, sub, name, email, groups, csrf, sid, pol, ca, xc}
---      or {now, "X", reason}  (this check found the end: tombstone written)
+--      or {now, "X", reason, sub}  (this check found the end: tombstone written)
 --      or {now, "E", reason}  (ended earlier: tombstone)
 -- A session found expired, or already forgotten by its TTL, is replaced by a
 -- tombstone with the reason, so that exactly one check reports its end.
@@ -18,12 +19,12 @@ if ARGV[1] == "" then
 else
   now = tonumber(ARGV[1])
 end
-local function bury(reason)
+local function bury(reason, sub)
   redis.call("DEL", KEYS[1])
   redis.call("HSET", KEYS[1], "end", reason)
   redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[6]))
   redis.call("ZREM", KEYS[2], ARGV[3])
-  return {now, "X", reason}
+  return {now, "X", reason, sub or ""}
 end
 local v = redis.call("HMGET", KEYS[1], "ca", "la", "pol", "end", "sub", "name", "email", "groups", "csrf", "sid", "xc")
 if v[4] then
@@ -32,17 +33,17 @@ end
 local idle, abs = tonumber(ARGV[4]), tonumber(ARGV[5])
 if not v[1] then
   -- forgotten at its nearest deadline: which one, from the cookie's sign-in time
-  local signedIn = tonumber(ARGV[7])
-  if abs > 0 and now >= signedIn + abs then return bury("absolute") end
-  if now >= signedIn + idle then return bury("idle") end
+  local signedIn, ownIdle, ownAbs = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+  if ownAbs > 0 and now >= signedIn + ownAbs then return bury("absolute") end
+  if now >= signedIn + ownIdle then return bury("idle") end
   return bury("ended")
 end
 local ca, la = tonumber(v[1]), tonumber(v[2])
 local pol = v[3] or ""
-if pol ~= "" and #ARGV > 7 then
+if pol ~= "" and #ARGV > 9 then
   local found = false
   for name in string.gmatch(pol, "[^,]+") do
-    for i = 8, #ARGV, 3 do
+    for i = 10, #ARGV, 3 do
       if ARGV[i] == name then
         local gi, ga = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
         if not found then
@@ -58,10 +59,10 @@ end
 local absAt = 0
 if abs > 0 then absAt = ca + abs end
 if absAt > 0 and now >= absAt then
-  return bury("absolute")
+  return bury("absolute", v[5])
 end
 if now >= la + idle then
-  return bury("idle")
+  return bury("idle", v[5])
 end
 if ARGV[2] == "1" then
   la = now

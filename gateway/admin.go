@@ -1,0 +1,174 @@
+package gateway
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sessiongate/sessiongate/config"
+	"github.com/sessiongate/sessiongate/session"
+)
+
+// adminPage is the managers' page: the organization's absolute timer and
+// signing a user out everywhere.
+type adminPage struct {
+	Name, CSRF, Action, Notice, Error, DevicesURL string
+	Enabled                                       bool
+	Current                                       string
+	Choices                                       []adminChoice
+	ChangedBy                                     string
+	ChangedAt                                     time.Time
+}
+
+type adminChoice struct {
+	Value, Label string
+	Selected     bool
+}
+
+// maxAdminNameLength bounds the user name typed on the admin page.
+const maxAdminNameLength = 256
+
+// handleAdmin serves {prefix}/admin to members of admin_group only.
+func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
+	if g.cfg.AdminGroup == "" {
+		http.NotFound(w, r)
+		return
+	}
+	if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	_, res, ok := g.authenticatedPage(w, r)
+	if !ok {
+		return
+	}
+	me := res.Session
+	if !g.cfg.IsAdmin(me.Groups) {
+		g.log.Warn("admin page refused", zap.String("user", me.Subject), zap.String("ip", clientIP(r)))
+		g.pages.render(w, http.StatusForbidden, "error", errorPage{
+			Title:   "Not allowed",
+			Message: "Only practice managers can change the session policy.",
+			Retry:   "/",
+		})
+		return
+	}
+	p := adminPage{Name: me.Name, CSRF: me.CSRFToken, Action: g.endpoint("admin"), DevicesURL: g.endpoint("sessions")}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		if !g.csrfOK(r, me, r.PostFormValue("csrf")) {
+			g.forbidden(w, r)
+			return
+		}
+		var err error
+		switch r.PostFormValue("action") {
+		case "policy":
+			p.Notice, p.Error, err = g.adminSetPolicy(r, me, r.PostFormValue("absolute"))
+		case "revoke":
+			p.Notice, p.Error, err = g.adminRevoke(r, me, r.PostFormValue("user"))
+		default:
+			p.Error = "Unknown action."
+		}
+		if err != nil {
+			g.log.Error("admin action failed", zap.Error(err))
+			g.storeUnavailable(w, r)
+			return
+		}
+	}
+	org := g.orgPolicy()
+	current := g.limits().Default.Absolute
+	p.Enabled = current > 0
+	p.Current = "off"
+	if p.Enabled {
+		p.Current = humanDuration(current)
+	}
+	if org != nil {
+		p.ChangedBy, p.ChangedAt = org.ChangedBy, org.ChangedAt.UTC()
+	}
+	for _, c := range g.cfg.AbsoluteTimeoutChoices {
+		p.Choices = append(p.Choices, adminChoice{Value: c.String(), Label: humanDuration(c.Std()),
+			Selected: p.Enabled && c.Std() == current})
+	}
+	g.pages.render(w, http.StatusOK, "admin", p)
+}
+
+// adminSetPolicy turns the organization's absolute timer off or sets it to
+// one of the allowed choices; it applies to every live session at once.
+func (g *Gateway) adminSetPolicy(r *http.Request, me *session.Session, value string) (notice, problem string, err error) {
+	org := OrgPolicy{ChangedBy: me.Subject, ChangedAt: g.now()}
+	if value != "off" {
+		d, perr := config.ParseDuration(value)
+		if perr != nil || !containsChoice(g.cfg.AbsoluteTimeoutChoices, d) {
+			return "", "That time limit is not one of the allowed choices.", nil
+		}
+		org.Enabled, org.Absolute = true, config.Duration(d)
+	}
+	before := g.limits().Default.Absolute
+	if err := g.saveOrgPolicy(r.Context(), org); err != nil {
+		return "", "", err
+	}
+	after := g.limits().Default.Absolute
+	g.audit.Info("policy-change",
+		zap.String("by", me.Subject), zap.String("setting", "absolute_timeout"),
+		zap.String("from", durationOrOff(before)), zap.String("to", durationOrOff(after)),
+		zap.String("ip", clientIP(r)), zap.String("site", r.Host))
+	if after == 0 {
+		return "The session time limit is now off: sessions end only after inactivity or sign-out.", "", nil
+	}
+	return "Sessions now end " + humanDuration(after) + " after sign-in, on every device, including those already signed in.", "", nil
+}
+
+// adminRevoke signs a user out on every device (a lost or stolen device).
+func (g *Gateway) adminRevoke(r *http.Request, me *session.Session, name string) (notice, problem string, err error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > maxAdminNameLength {
+		return "", "Enter the user's sign-in name or email address.", nil
+	}
+	userKey, err := g.store.LookupUser(r.Context(), name)
+	if err != nil {
+		return "", "", err
+	}
+	if userKey == "" {
+		return "", "No user " + name + " has signed in through this gateway.", nil
+	}
+	list, err := g.store.List(r.Context(), userKey, g.limits())
+	if err != nil {
+		return "", "", err
+	}
+	for _, s := range list {
+		if err := g.store.End(r.Context(), s.Ref(), session.ReasonAdmin); err != nil {
+			return "", "", err
+		}
+		g.auditSignOut(r, session.ReasonAdmin, s.Subject, s.ID, me.Subject)
+	}
+	g.audit.Info("admin-revocation", zap.String("by", me.Subject), zap.String("user", name),
+		zap.Int("sessions", len(list)), zap.String("ip", clientIP(r)), zap.String("site", r.Host))
+	switch len(list) {
+	case 0:
+		return name + " had no active sessions.", "", nil
+	case 1:
+		return name + " was signed out of 1 device.", "", nil
+	}
+	return name + " was signed out of " + strconv.Itoa(len(list)) + " devices.", "", nil
+}
+
+func containsChoice(choices []config.Duration, d time.Duration) bool {
+	for _, c := range choices {
+		if c.Std() == d {
+			return true
+		}
+	}
+	return false
+}
+
+func durationOrOff(d time.Duration) string {
+	if d == 0 {
+		return "off"
+	}
+	return config.Duration(d).String()
+}

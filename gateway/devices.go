@@ -1,0 +1,139 @@
+package gateway
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sessiongate/sessiongate/session"
+)
+
+// devicesPage is the "My devices" page: the signed-in user's sessions.
+type devicesPage struct {
+	Name, CSRF, Action, Notice, AdminURL, LogoutURL string
+	Devices                                         []deviceRow
+	Others                                          int
+}
+
+// deviceRow is one session on the devices page. Handle is the hashed
+// session ID (never the ID itself: it is half of a credential).
+type deviceRow struct {
+	Handle, Device, IP   string
+	SignedIn, LastActive time.Time
+	ThisDevice           bool
+}
+
+// authenticatedPage checks the session of a request for one of the
+// gateway's own pages: it answers the request itself (sign-in, signed-out
+// page, 503) and returns false when there is no valid session.
+func (g *Gateway) authenticatedPage(w http.ResponseWriter, r *http.Request) (session.Ref, session.CheckResult, bool) {
+	ref, ok := g.readSessionCookie(r)
+	if !ok {
+		g.unauthenticated(w, r)
+		return ref, session.CheckResult{}, false
+	}
+	res, err := g.check(r, ref, r.Method == http.MethodPost || g.isActivity(r))
+	if err != nil {
+		g.storeUnavailable(w, r)
+		return ref, res, false
+	}
+	if !res.Valid {
+		g.ended(w, r, res.Reason)
+		return ref, res, false
+	}
+	return ref, res, true
+}
+
+// handleSessions serves "My devices": GET lists the user's sessions; POST
+// (CSRF-checked) signs out one device (action=end, device=<handle>) or all
+// the others (action=end_others). A device signed out here sees the
+// signed-out page with reason "revoked" on its next request.
+func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	ref, res, ok := g.authenticatedPage(w, r)
+	if !ok {
+		return
+	}
+	me := res.Session
+	notice := ""
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		if !g.csrfOK(r, me, r.PostFormValue("csrf")) {
+			g.forbidden(w, r)
+			return
+		}
+		n, err := g.endDevices(r, ref, me, r.PostFormValue("action"), r.PostFormValue("device"))
+		if err != nil {
+			g.storeUnavailable(w, r)
+			return
+		}
+		http.Redirect(w, r, g.endpoint("sessions")+"?ended="+strconv.Itoa(n), http.StatusSeeOther)
+		return
+	}
+	if n := r.URL.Query().Get("ended"); n != "" {
+		switch n {
+		case "0":
+			notice = "No device was signed out (it may have signed out already)."
+		case "1":
+			notice = "1 device was signed out."
+		default:
+			notice = n + " devices were signed out."
+		}
+	}
+	list, err := g.store.List(r.Context(), ref.UserKey, g.limits())
+	if err != nil {
+		g.storeUnavailable(w, r)
+		return
+	}
+	p := devicesPage{Name: me.Name, CSRF: me.CSRFToken, Action: g.endpoint("sessions"), Notice: notice,
+		LogoutURL: g.endpoint("logout")}
+	if g.cfg.IsAdmin(me.Groups) {
+		p.AdminURL = g.endpoint("admin")
+	}
+	for i := len(list) - 1; i >= 0; i-- { // newest first
+		s := list[i]
+		row := deviceRow{Handle: session.LogID(s.ID), Device: s.Device, IP: s.IP,
+			SignedIn: s.CreatedAt.UTC(), LastActive: s.LastActivity.UTC(), ThisDevice: s.ID == ref.ID}
+		if row.ThisDevice {
+			p.Devices = append([]deviceRow{row}, p.Devices...)
+			continue
+		}
+		p.Others++
+		p.Devices = append(p.Devices, row)
+	}
+	g.pages.render(w, http.StatusOK, "sessions", p)
+}
+
+// endDevices ends the sessions a devices-page POST names and returns how
+// many it ended.
+func (g *Gateway) endDevices(r *http.Request, ref session.Ref, me *session.Session, action, handle string) (int, error) {
+	if action != "end" && action != "end_others" {
+		return 0, nil
+	}
+	list, err := g.store.List(r.Context(), ref.UserKey, g.limits())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range list {
+		if s.ID == ref.ID {
+			continue // this device signs out with Log out
+		}
+		if action == "end" && subtle.ConstantTimeCompare([]byte(session.LogID(s.ID)), []byte(handle)) != 1 {
+			continue
+		}
+		if err := g.store.End(r.Context(), s.Ref(), session.ReasonRevoked); err != nil {
+			return n, err
+		}
+		g.auditSignOut(r, session.ReasonRevoked, me.Subject, s.ID, me.Subject)
+		n++
+	}
+	return n, nil
+}
