@@ -34,6 +34,7 @@ func TestBrowserDevicesPageAndAccountMenu(t *testing.T) {
 	}
 	clickIn(t, ctx, accountJS, "sg-chip")
 	waitJS(t, ctx, `!`+accountJS+`.getElementById("sg-menu").hidden`, 3*time.Second, "the account menu")
+	screenshot(t, ctx, "account-menu.png")
 	if admin := eval[bool](t, ctx, `getComputedStyle(`+accountJS+`.getElementById("sg-admin")).display!=="none"`); admin {
 		t.Fatal("a non-manager's menu shows Session policy")
 	}
