@@ -71,3 +71,20 @@ func clickIn(t *testing.T, ctx context.Context, rootJS, id string) {
 	xy := eval[[]float64](t, ctx, `(function(){var b=`+rootJS+`.getElementById("`+id+`").getBoundingClientRect();return [b.x+b.width/2,b.y+b.height/2]})()`)
 	run(t, ctx, chromedp.MouseClickXY(xy[0], xy[1]))
 }
+
+// The logout page's form continues at the provider's end_session_endpoint
+// after a redirect; its CSP (form-action) must allow that in a real browser.
+func TestBrowserLogoutPageReachesProvider(t *testing.T) {
+	st := startStack(t, site{name: "web"})
+	base := st.sites["web"]
+	ctx := newChrome(t)
+	browserSignIn(t, ctx, base, "/patients")
+	calls := st.idp.EndSessionCalls()
+	run(t, ctx, chromedp.Navigate(base+"/.sessiongate/logout"))
+	run(t, ctx, chromedp.Click(chromedp.CSS(`#logout`)))
+	waitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"&&document.body.innerText.includes("You have signed out")`,
+		8*time.Second, "the signed-out page back from the provider")
+	if st.idp.EndSessionCalls() != calls+1 {
+		t.Fatal("the provider's end_session_endpoint was not reached")
+	}
+}

@@ -206,10 +206,16 @@ func TestBrowserLogoutNow(t *testing.T) {
 	st := startStack(t, browserSite)
 	ctx := newChrome(t)
 	base := st.sites["web"]
-	browserSignIn(t, ctx, base, "/patients")
+	// a page whose CSP lets forms go only to the app: sign-out must still
+	// reach the provider's logout and come back
+	browserSignIn(t, ctx, base, "/form-action-csp")
 	waitJS(t, ctx, bannerVisible("document"), 6*time.Second, "the idle warning")
+	calls := st.idp.EndSessionCalls()
 	eval[bool](t, ctx, bannerJS+`.getElementById("sg-logout").click()||true`)
 	waitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"&&document.body.innerText.includes("You have signed out")`, 5*time.Second, "the signed-out page after Log out now")
+	if st.idp.EndSessionCalls() != calls+1 {
+		t.Fatal("Log out now did not end the provider's session")
+	}
 	// the session is over on the server: the app asks for the password again
 	run(t, ctx, chromedp.Navigate(base+"/patients"))
 	waitJS(t, ctx, `!!document.querySelector("#password")`, 5*time.Second, "the provider's login form after Log out now")

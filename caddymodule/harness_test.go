@@ -352,6 +352,9 @@ div { font-size: 2px; } button { width: 1px !important; height: 1px !important; 
 	// a strict nonce-based policy; the app's own script must keep working
 	"/strict-csp": {headers: map[string]string{"Content-Security-Policy": "default-src 'none'; script-src 'nonce-app123' 'strict-dynamic'; style-src 'self'; base-uri 'none'"},
 		body: `<!doctype html><html><head><title>Strict</title><script nonce="app123">document.addEventListener("DOMContentLoaded",function(){document.body.setAttribute("data-app-ran","yes");});</script></head><body><p>strict</p></body></html>`},
+	// forms may only go to the app itself: the banner's sign-out must still reach the provider
+	"/form-action-csp": {headers: map[string]string{"Content-Security-Policy": "form-action 'self'; script-src 'self'"},
+		body: `<!doctype html><html><head><title>Forms</title></head><body><p>forms</p></body></html>`},
 	// an older policy that relies on 'unsafe-inline': adding a nonce would break the app
 	"/inline-csp": {headers: map[string]string{"Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; connect-src 'none'"},
 		body: `<!doctype html><html><head><title>Inline</title></head><body><p>inline</p><script>document.body.setAttribute("data-app-ran","yes");</script></body></html>`},

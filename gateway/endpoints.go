@@ -270,15 +270,20 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 			g.ended(w, r, res.Reason)
 			return
 		}
-		g.pages.render(w, http.StatusOK, "logout", logoutPage{
+		g.pages.renderWithFormAction(w, http.StatusOK, "logout", logoutPage{
 			Name: res.Session.Name, CSRF: res.Session.CSRFToken, Action: g.endpoint("logout"), Cancel: "/",
-		})
+		}, g.providerLogoutOrigin(r))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
+	}
+	// The banner posts with its token in a header and wants JSON back.
+	token, fromBanner := r.PostFormValue("csrf"), false
+	if h := r.Header.Get("X-Sessiongate-CSRF"); h != "" {
+		token, fromBanner = h, true
 	}
 	target := g.signedOutURL(session.ReasonLogout, "")
 	state := string(session.ReasonLogout)
@@ -293,7 +298,7 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if res.Valid {
-			if !g.csrfOK(r, res.Session, r.PostFormValue("csrf")) {
+			if !g.csrfOK(r, res.Session, token) {
 				g.forbidden(w, r)
 				return
 			}
@@ -313,7 +318,26 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g.clearSessionCookie(w, r)
+	if fromBanner {
+		// the banner moves the top window itself: a page's CSP form-action
+		// would block a form whose redirect leaves for the provider
+		g.writeJSON(w, http.StatusOK, map[string]string{"location": target})
+		return
+	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// providerLogoutOrigin is " <origin>" of the provider's end_session_endpoint
+// when sign-out continues there, for the logout form's CSP; "" otherwise.
+func (g *Gateway) providerLogoutOrigin(r *http.Request) string {
+	if !g.cfg.ProviderLogoutEnabled() {
+		return ""
+	}
+	u, err := url.Parse(g.rp.EndSessionEndpoint(r.Context()))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return ""
+	}
+	return " " + u.Scheme + "://" + u.Host
 }
 
 // switchUserState marks a provider logout started by "Switch user".

@@ -48,6 +48,13 @@ type logoutPage struct {
 // render writes a gateway page with a strict CSP whose nonce admits only
 // the page's own inline style and script.
 func (p *pages) render(w http.ResponseWriter, status int, name string, data any) {
+	p.renderWithFormAction(w, status, name, data, "")
+}
+
+// renderWithFormAction is render for a page whose form ends at another
+// origin after a redirect (sign-out continuing at the provider): CSP
+// form-action also governs redirects.
+func (p *pages) renderWithFormAction(w http.ResponseWriter, status int, name string, data any, formOrigin string) {
 	nonce := newNonce()
 	var buf bytes.Buffer
 	if err := p.t.ExecuteTemplate(&buf, name+".html", map[string]any{"Nonce": nonce, "P": data}); err != nil {
@@ -60,7 +67,7 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data any)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; script-src 'nonce-"+nonce+
-		"'; img-src 'self' data:; form-action 'self'; frame-ancestors 'self'; base-uri 'none'")
+		"'; img-src 'self' data:; form-action 'self'"+formOrigin+"; frame-ancestors 'self'; base-uri 'none'")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

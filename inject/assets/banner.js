@@ -315,7 +315,24 @@
     restoreFocus = null;
   }
 
+  // Log out (or Switch user): a fetch, then the top window goes where the
+  // server says (the provider's logout, then the signed-out page). A form
+  // post would be blocked by a page whose CSP form-action does not allow the
+  // provider; the form stays as the fallback.
   function logout(switchUser) {
+    var body = "switch=" + (switchUser === true ? "1" : "0");
+    var opts = { method: "POST", credentials: "same-origin", cache: "no-store",
+                 headers: { "X-Sessiongate-CSRF": st ? st.csrf : "", "Content-Type": "application/x-www-form-urlencoded",
+                            "Accept": "application/json" }, body: body };
+    fetch(PREFIX + "/logout", opts).then(function (resp) {
+      return resp.json().then(function (b) {
+        if (!resp.ok || !b || !b.location) throw new Error("logout " + resp.status);
+        try { window.top.location.href = b.location; } catch (e) { location.href = b.location; }
+      });
+    }).catch(function () { logoutForm(switchUser); });
+  }
+
+  function logoutForm(switchUser) {
     var f = document.createElement("form");
     f.method = "POST";
     f.action = PREFIX + "/logout";
