@@ -15,6 +15,10 @@ deps:
 vet:
 	$(GO) vet ./...
 
+## demo: the whole flow on http://localhost:8080 (development sign-in, sample app)
+demo:
+	$(GO) run ./cmd/sessiongate demo
+
 ## build: the sessiongate binary (Caddy + session_gate) into ./bin
 build:
 	$(GO) build -o bin/sessiongate ./cmd/sessiongate
