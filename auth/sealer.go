@@ -2,7 +2,10 @@ package auth
 
 import (
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -14,7 +17,8 @@ import (
 // secrets with HKDF. The first secret seals; all secrets open, so an old
 // secret keeps working until it is removed (rotation).
 type Sealer struct {
-	codecs []securecookie.Codec
+	codecs    []securecookie.Codec
+	tokenKeys [][]byte // per secret, for Token / VerifyToken
 }
 
 // NewSealer derives the keys from secrets (the current one first).
@@ -22,7 +26,7 @@ func NewSealer(secrets []string) (*Sealer, error) {
 	if len(secrets) == 0 {
 		return nil, fmt.Errorf("cookie sealer: no secret")
 	}
-	var pairs [][]byte
+	var pairs, tokenKeys [][]byte
 	for i, s := range secrets {
 		hashKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate cookie mac v1", 32)
 		if err != nil {
@@ -33,6 +37,11 @@ func NewSealer(secrets []string) (*Sealer, error) {
 			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
 		}
 		pairs = append(pairs, hashKey, blockKey)
+		tokenKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate token v1", 32)
+		if err != nil {
+			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
+		}
+		tokenKeys = append(tokenKeys, tokenKey)
 	}
 	codecs := securecookie.CodecsFromPairs(pairs...)
 	for _, c := range codecs {
@@ -40,7 +49,32 @@ func NewSealer(secrets []string) (*Sealer, error) {
 		sc.SetSerializer(securecookie.JSONEncoder{})
 		sc.MaxAge(0) // lifetime is enforced by the value's own timestamps and the store
 	}
-	return &Sealer{codecs: codecs}, nil
+	return &Sealer{codecs: codecs, tokenKeys: tokenKeys}, nil
+}
+
+// Token derives a token for purpose and value (for example the CSRF token
+// of a session ID) with the current secret: nothing needs to be stored.
+func (s *Sealer) Token(purpose, value string) string {
+	return token(s.tokenKeys[0], purpose, value)
+}
+
+// VerifyToken reports, in constant time, whether tok is the token of
+// purpose and value under any configured secret (so tokens survive a
+// rotation).
+func (s *Sealer) VerifyToken(purpose, value, tok string) bool {
+	ok := 0
+	for _, k := range s.tokenKeys {
+		ok |= subtle.ConstantTimeCompare([]byte(token(k, purpose, value)), []byte(tok))
+	}
+	return tok != "" && ok == 1
+}
+
+func token(key []byte, purpose, value string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:24])
 }
 
 // Seal encodes v under name (the name is bound into the MAC).

@@ -288,3 +288,33 @@ func TestSealerRejectsLongValues(t *testing.T) {
 		t.Errorf("a %d-char value failed: %v", len(v), err)
 	}
 }
+
+func TestSealerTokens(t *testing.T) {
+	s := mustSealer(t, secretNew)
+	tok := s.Token("csrf", "session-1")
+	if len(tok) < 32 || tok != s.Token("csrf", "session-1") {
+		t.Fatalf("token not stable or too short: %q", tok)
+	}
+	if !s.VerifyToken("csrf", "session-1", tok) {
+		t.Fatal("own token refused")
+	}
+	for _, bad := range []struct{ purpose, value, tok string }{
+		{"csrf", "session-2", tok}, {"other", "session-1", tok}, {"csrf", "session-1", ""},
+		{"csrf", "session-1", tok[:len(tok)-1]}, {"csrf", "session-1", tok + "A"},
+	} {
+		if s.VerifyToken(bad.purpose, bad.value, bad.tok) {
+			t.Errorf("accepted %+v", bad)
+		}
+	}
+	// after a rotation the old secret's tokens still verify; new ones use the new secret
+	rotated := mustSealer(t, secretNew+"-next", secretNew)
+	if !rotated.VerifyToken("csrf", "session-1", tok) {
+		t.Fatal("a token of the older secret is refused after rotation")
+	}
+	if rotated.Token("csrf", "session-1") == tok {
+		t.Fatal("new tokens still use the old secret")
+	}
+	if other := mustSealer(t, secretNew+"-other"); other.VerifyToken("csrf", "session-1", tok) {
+		t.Fatal("a token of an unknown secret verified")
+	}
+}

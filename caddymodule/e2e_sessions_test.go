@@ -383,7 +383,7 @@ func TestProviderLogoutAndMetrics(t *testing.T) {
 	b := st.newBrowser("main")
 	expectApp(t, b.signIn("/", "alice", "pw-alice"), "/")
 	_, csrf := b.page("/.sessiongate/logout")
-	calls := st.idp.EndSessionCalls()
+	calls, hints := st.idp.EndSessionCalls(), st.idp.EndSessionHints()
 	resp := b.post("/.sessiongate/logout", url.Values{"csrf": {csrf}})
 	body := readBody(t, resp)
 	u := resp.Request.URL
@@ -391,8 +391,8 @@ func TestProviderLogoutAndMetrics(t *testing.T) {
 		!strings.Contains(body, "You have signed out") {
 		t.Fatalf("want the signed-out page back from the provider, got %s: %.400s", u, body)
 	}
-	if st.idp.EndSessionCalls() != calls+1 {
-		t.Fatal("the provider's end_session_endpoint was not called")
+	if st.idp.EndSessionCalls() != calls+1 || st.idp.EndSessionHints() != hints+1 {
+		t.Fatal("the provider's end_session_endpoint was not called with the session's id_token_hint")
 	}
 	if !strings.Contains(body, `id="switch-user"`) || !strings.Contains(body, "prompt=login") {
 		t.Fatalf("signed-out page lacks Switch user with prompt=login: %.1200s", body)

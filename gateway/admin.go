@@ -54,7 +54,7 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	p := adminPage{Name: me.Name, CSRF: me.CSRFToken, Action: g.endpoint("admin"), DevicesURL: g.endpoint("sessions")}
+	p := adminPage{Name: me.Name, CSRF: g.csrfToken(me), Action: g.endpoint("admin"), DevicesURL: g.endpoint("sessions")}
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {

@@ -92,7 +92,7 @@ func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) {
 		g.storeUnavailable(w, r)
 		return
 	}
-	p := devicesPage{Name: me.Name, CSRF: me.CSRFToken, Action: g.endpoint("sessions"), Notice: notice,
+	p := devicesPage{Name: me.Name, CSRF: g.csrfToken(me), Action: g.endpoint("sessions"), Notice: notice,
 		LogoutURL: g.endpoint("logout")}
 	if g.cfg.IsAdmin(me.Groups) {
 		p.AdminURL = g.endpoint("admin")

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -150,6 +149,7 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 		g.signInFailed(w, st.ReturnTo, err)
 		return
 	}
+	g.writeIDTokenCookie(w, r, s, id.IDToken)
 	g.auditSignIn(r, s)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, safeReturnPath(st.ReturnTo), http.StatusFound)
@@ -175,10 +175,8 @@ func (g *Gateway) newSession(r *http.Request, id *auth.Identity) *session.Sessio
 		Email:        id.Email,
 		Groups:       g.groupsOf(id),
 		IdPSessionID: id.SID,
-		IDToken:      id.IDToken,
 		Device:       deviceSummary(r.UserAgent()),
 		IP:           clientIP(r),
-		CSRFToken:    session.NewID(),
 	}
 	s.Policy = g.sessionPolicy(s.Groups)
 	for _, claim := range g.cfg.IdentityHeaders {
@@ -271,7 +269,7 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.pages.renderWithFormAction(w, http.StatusOK, "logout", logoutPage{
-			Name: res.Session.Name, CSRF: res.Session.CSRFToken, Action: g.endpoint("logout"), Cancel: "/",
+			Name: res.Session.Name, CSRF: g.csrfToken(res.Session), Action: g.endpoint("logout"), Cancel: "/",
 		}, g.providerLogoutOrigin(r))
 		return
 	}
@@ -302,22 +300,16 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 				g.forbidden(w, r)
 				return
 			}
-			full, err := g.store.Get(r.Context(), ref) // for the ID token
-			if err != nil {
-				g.storeUnavailable(w, r)
-				return
-			}
 			if err := g.store.End(r.Context(), ref, session.ReasonLogout); err != nil {
 				g.storeUnavailable(w, r)
 				return
 			}
 			g.auditSignOut(r, session.ReasonLogout, res.Session.Subject, ref.ID, "")
-			if full != nil {
-				target = g.providerLogoutURL(r, full.IDToken, state, target)
-			}
+			target = g.providerLogoutURL(r, g.readIDTokenCookie(r, ref), state, target)
 		}
 	}
 	g.clearSessionCookie(w, r)
+	g.clearIDTokenCookie(w, r)
 	if fromBanner {
 		// the banner moves the top window itself: a page's CSP form-action
 		// would block a form whose redirect leaves for the provider
@@ -373,7 +365,7 @@ func (g *Gateway) providerLogoutURL(r *http.Request, idToken, state, local strin
 // csrfOK is the CSRF check of state-changing endpoints: same origin and the
 // session's token, compared in constant time.
 func (g *Gateway) csrfOK(r *http.Request, s *session.Session, token string) bool {
-	return sameOrigin(r) && token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRFToken)) == 1
+	return sameOrigin(r) && g.sealer.VerifyToken(csrfPurpose, s.ID, token)
 }
 
 func (g *Gateway) forbidden(w http.ResponseWriter, r *http.Request) {
@@ -419,7 +411,7 @@ func (g *Gateway) status(res session.CheckResult) statusBody {
 		AbsoluteWarnBefore: pol.AbsoluteWarnBefore.Milliseconds(),
 		LastActivity:       res.Session.LastActivity.UnixMilli(),
 		Name:               res.Session.Name,
-		CSRF:               res.Session.CSRFToken,
+		CSRF:               g.csrfToken(res.Session),
 		SignedOutURL:       g.endpoint("signed-out"),
 		LogoutURL:          g.endpoint("logout"),
 		Texts:              g.texts,

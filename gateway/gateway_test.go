@@ -52,7 +52,7 @@ func newFixture(t *testing.T, store session.Store, clock *testclock.Clock) *fixt
 func (f *fixture) signIn(t *testing.T) *http.Cookie {
 	t.Helper()
 	s := &session.Session{ID: session.NewID(), UserKey: session.UserKey("https://idp.invalid", "u1"), Subject: "u1",
-		Name: "Dr <b>One</b>", Groups: []string{"clinicians"}, CSRFToken: session.NewID()}
+		Name: "Dr <b>One</b>", Groups: []string{"clinicians"}}
 	if _, err := f.store.Create(context.Background(), s, f.g.limits(), session.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

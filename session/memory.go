@@ -123,7 +123,6 @@ func (m *MemoryStore) Check(_ context.Context, ref Ref, limits LimitSet, activit
 	}
 	e.expires = NearestDeadline(e.s.CreatedAt, e.s.LastActivity, l)
 	cp := *e.s
-	cp.IDToken = ""
 	cp.Groups = slices.Clone(e.s.Groups)
 	cp.Claims = maps.Clone(e.s.Claims)
 	res.Valid, res.Session = true, &cp

@@ -140,9 +140,14 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitSet, op
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	args := []any{r.nowArg(), s.ID, l.Idle.Milliseconds(), l.Absolute.Milliseconds(), opts.MaxSessions,
-		r.opts.TombstoneTTL.Milliseconds(),
-		"sub", s.Subject, "name", s.Name, "email", s.Email, "groups", string(groups), "pol", s.Policy,
-		"sid", s.IdPSessionID, "idt", s.IDToken, "dev", s.Device, "ip", s.IP, "csrf", s.CSRFToken, "xc", string(claims)}
+		r.opts.TombstoneTTL.Milliseconds()}
+	// only fields with a value: every byte is kept once per live session
+	for _, f := range [][2]string{{"sub", s.Subject}, {"name", s.Name}, {"email", s.Email}, {"groups", string(groups)},
+		{"pol", s.Policy}, {"sid", s.IdPSessionID}, {"dev", s.Device}, {"ip", s.IP}, {"xc", string(claims)}} {
+		if f[1] != "" && f[1] != "null" && f[1] != "{}" {
+			args = append(args, f[0], f[1])
+		}
+	}
 	res, err := r.create.Run(ctx, r.client,
 		[]string{sessionKey(s.UserKey, s.ID), indexKey(s.UserKey), sessionPrefix(s.UserKey)}, args...).Slice()
 	if err != nil {
@@ -195,15 +200,15 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 		s := &Session{
 			ID: ref.ID, UserKey: ref.UserKey,
 			Subject: toString(res[5]), Name: toString(res[6]), Email: toString(res[7]),
-			CSRFToken: toString(res[9]), IdPSessionID: toString(res[10]), Policy: toString(res[11]),
-			CreatedAt: time.UnixMilli(toInt(res[12])), LastActivity: time.UnixMilli(la),
+			IdPSessionID: toString(res[9]), Policy: toString(res[10]),
+			CreatedAt: time.UnixMilli(toInt(res[11])), LastActivity: time.UnixMilli(la),
 		}
 		if g := toString(res[8]); g != "" && g != "null" {
 			if err := json.Unmarshal([]byte(g), &s.Groups); err != nil {
 				return CheckResult{}, fmt.Errorf("check session: corrupt groups: %w", err)
 			}
 		}
-		if err := unmarshalClaims(toString(res[13]), s); err != nil {
+		if err := unmarshalClaims(toString(res[12]), s); err != nil {
 			return CheckResult{}, fmt.Errorf("check session: %w", err)
 		}
 		out.Valid, out.Session = true, s
@@ -248,8 +253,8 @@ func sessionFromFields(id, userKey string, m map[string]string) (*Session, error
 	la, _ := strconv.ParseInt(m["la"], 10, 64)
 	s := &Session{
 		ID: id, UserKey: userKey, Subject: m["sub"], Name: m["name"], Email: m["email"],
-		Policy: m["pol"], IdPSessionID: m["sid"], IDToken: m["idt"], Device: m["dev"], IP: m["ip"],
-		CSRFToken: m["csrf"], CreatedAt: time.UnixMilli(ca), LastActivity: time.UnixMilli(la),
+		Policy: m["pol"], IdPSessionID: m["sid"], Device: m["dev"], IP: m["ip"],
+		CreatedAt: time.UnixMilli(ca), LastActivity: time.UnixMilli(la),
 	}
 	if g := m["groups"]; g != "" && g != "null" {
 		if err := json.Unmarshal([]byte(g), &s.Groups); err != nil {

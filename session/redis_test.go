@@ -34,7 +34,7 @@ func TestRedisKeyTTLFollowsNearestDeadline(t *testing.T) {
 	st := NewRedisStore(client, Options{}) // Redis TIME
 	ctx := context.Background()
 	ls := LimitSet{Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
-	s := &Session{ID: NewID(), UserKey: UserKey("iss", "ttl-user"), Subject: "ttl-user", CSRFToken: "x"}
+	s := &Session{ID: NewID(), UserKey: UserKey("iss", "ttl-user"), Subject: "ttl-user"}
 	if _, err := st.Create(ctx, s, ls, CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestRedisCheckIsOneRoundTrip(t *testing.T) {
 	st := NewRedisStore(client, Options{})
 	ctx := context.Background()
 	ls := LimitSet{Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
-	s := &Session{ID: NewID(), UserKey: UserKey("iss", "rt-user"), Subject: "rt-user", CSRFToken: "x"}
+	s := &Session{ID: NewID(), UserKey: UserKey("iss", "rt-user"), Subject: "rt-user"}
 	if _, err := st.Create(ctx, s, ls, CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

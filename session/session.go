@@ -31,16 +31,12 @@ type Session struct {
 	Policy string
 	// IdPSessionID is the provider's "sid" claim, for back-channel logout.
 	IdPSessionID string
-	// IDToken is the raw ID token, kept for id_token_hint at logout.
-	IDToken string
 	// CreatedAt is the sign-in time (store clock); the absolute timer runs from it.
 	CreatedAt time.Time
 	// LastActivity is the last user activity (store clock); the idle timer runs from it.
 	LastActivity time.Time
 	// Device is a short user-agent summary, IP the client address at sign-in.
 	Device, IP string
-	// CSRFToken guards this session's state-changing endpoints.
-	CSRFToken string
 }
 
 // Ref is what the session cookie carries: enough to find the session with

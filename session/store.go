@@ -15,7 +15,7 @@ var ErrUnavailable = errors.New("session store unavailable")
 type CheckResult struct {
 	// Valid is true when the session exists and both deadlines are ahead.
 	Valid bool
-	// Session is the session when Valid (IDToken is not loaded by Check).
+	// Session is the session when Valid.
 	Session *Session
 	// Reason says why the session is not valid.
 	Reason Reason
@@ -51,7 +51,7 @@ type Store interface {
 	// timer restarts. A session found expired (or already forgotten at its
 	// deadline) is replaced by a tombstone with the reason.
 	Check(ctx context.Context, ref Ref, limits LimitSet, activity bool) (CheckResult, error)
-	// Get returns the full session (including IDToken) without checking or
+	// Get returns the full session (with device and IP) without checking or
 	// touching it; nil when it does not exist.
 	Get(ctx context.Context, ref Ref) (*Session, error)
 	// End ends one session, remembering reason so that the device's next

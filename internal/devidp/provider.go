@@ -302,6 +302,14 @@ func (p *Provider) EndSessionCalls() int {
 	return p.store.endSessionCalls
 }
 
+// EndSessionHints returns how many served end_session requests carried a
+// valid id_token_hint.
+func (p *Provider) EndSessionHints() int {
+	p.store.mu.Lock()
+	defer p.store.mu.Unlock()
+	return p.store.endSessionHints
+}
+
 // SSOCookieName returns the name of the provider's SSO session cookie.
 func (p *Provider) SSOCookieName() string { return p.cookieName }
 

@@ -114,6 +114,7 @@ type storage struct {
 	sessions        map[string]*ssoSession // cookie token -> session
 	records         []AuthorizeRecord
 	endSessionCalls int
+	endSessionHints int // end_session requests with a valid id_token_hint
 }
 
 var (
@@ -405,6 +406,9 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 		}
 	}
 	s.endSessionCalls++
+	if req.IDTokenHintClaims != nil {
+		s.endSessionHints++
+	}
 	s.mu.Unlock()
 	if info != nil && info.clearSSOCookie != nil {
 		info.clearSSOCookie()

@@ -7,7 +7,7 @@
 -- ARGV[6] tombstone ttl ms, ARGV[7] sign-in time carried by the cookie (ms)
 -- ARGV[8], ARGV[9] idle / absolute ms of the cookie's own policy (for a missing session)
 -- ARGV[10...] triples: group policy name, idle ms, absolute ms
--- Returns {now, "V", la, idleAt, absAt, sub, name, email, groups, csrf, sid, pol, ca, xc}
+-- Returns {now, "V", la, idleAt, absAt, sub, name, email, groups, sid, pol, ca, xc}
 --      or {now, "X", reason, sub}  (this check found the end: tombstone written)
 --      or {now, "E", reason}  (ended earlier: tombstone)
 -- A session found expired, or already forgotten by its TTL, is replaced by a
@@ -26,7 +26,7 @@ local function bury(reason, sub)
   redis.call("ZREM", KEYS[2], ARGV[3])
   return {now, "X", reason, sub or ""}
 end
-local v = redis.call("HMGET", KEYS[1], "ca", "la", "pol", "end", "sub", "name", "email", "groups", "csrf", "sid", "xc")
+local v = redis.call("HMGET", KEYS[1], "ca", "la", "pol", "end", "sub", "name", "email", "groups", "sid", "xc")
 if v[4] then
   return {now, "E", v[4]}
 end
@@ -72,4 +72,5 @@ local idleAt = la + idle
 local exp = idleAt
 if absAt > 0 and absAt < exp then exp = absAt end
 redis.call("PEXPIRE", KEYS[1], exp - now)
-return {now, "V", la, idleAt, absAt, v[5], v[6], v[7], v[8], v[9], v[10], pol, ca, v[11]}
+-- absent fields are "" (a nil would cut the reply short)
+return {now, "V", la, idleAt, absAt, v[5] or "", v[6] or "", v[7] or "", v[8] or "", v[9] or "", pol, ca, v[10] or ""}

@@ -13,6 +13,8 @@ local out = {now}
 for _, id in ipairs(redis.call("ZRANGE", KEYS[1], 0, -1)) do
   local v = redis.call("HMGET", KEYS[2] .. id, "ca", "la", "pol", "sub", "name", "email", "groups", "sid", "dev", "ip")
   if v[1] then
+    -- absent fields are "" (a nil would cut the reply short)
+    for i = 1, 10 do if not v[i] then v[i] = "" end end
     out[#out + 1] = id
     out[#out + 1] = v
   else
