@@ -74,6 +74,7 @@ func (u *upstream) lastHeader() http.Header {
 type stack struct {
 	t        *testing.T
 	auditLog string // file receiving the session_gate.audit log; "" = none
+	adminURL string // host:port of Caddy's admin API; "" = admin off
 	idp      *devidp.Provider
 	app      *upstream
 	redis    *testredis.Server
@@ -90,7 +91,9 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startIdP(t *testing.T) *devidp.Provider {
+// startIdP starts the dev provider; while down is set (when not nil), every
+// connection to it is dropped, as if it were unreachable.
+func startIdP(t *testing.T, down *atomic.Bool) *devidp.Provider {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -108,7 +111,23 @@ func startIdP(t *testing.T) *devidp.Provider {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: idp, ReadHeaderTimeout: 5 * time.Second}
+	var h http.Handler = idp
+	if down != nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				if hj, ok := w.(http.Hijacker); ok {
+					if c, _, err := hj.Hijack(); err == nil {
+						_ = c.Close()
+						return
+					}
+				}
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
+			idp.ServeHTTP(w, r)
+		})
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return idp
@@ -125,14 +144,32 @@ type site struct {
 // startStack loads a Caddyfile with one site per entry and returns the stack.
 func startStack(t *testing.T, sites ...site) *stack {
 	t.Helper()
-	return startStackWithAudit(t, "", sites...)
+	return startStackWith(t, stackOptions{}, sites...)
 }
 
 // startStackWithAudit is startStack with the audit log written to auditLog.
 func startStackWithAudit(t *testing.T, auditLog string, sites ...site) *stack {
 	t.Helper()
-	st := &stack{t: t, idp: startIdP(t), app: newUpstream(t), redis: testredis.Start(t), sites: map[string]string{},
-		auditLog: auditLog}
+	return startStackWith(t, stackOptions{auditLog: auditLog}, sites...)
+}
+
+// stackOptions vary the stack for fault tests.
+type stackOptions struct {
+	auditLog         string       // file for the session_gate.audit log
+	redisPersistence bool         // redis-server with an append-only file
+	admin            bool         // Caddy's admin API on a free loopback port (stack.adminURL)
+	idpDown          *atomic.Bool // drop every connection to the provider while set
+}
+
+// startStackWith is startStack with options.
+func startStackWith(t *testing.T, o stackOptions, sites ...site) *stack {
+	t.Helper()
+	st := &stack{t: t, idp: startIdP(t, o.idpDown), app: newUpstream(t),
+		redis: testredis.StartWith(t, testredis.Options{Persistence: o.redisPersistence}), sites: map[string]string{},
+		auditLog: o.auditLog}
+	if o.admin {
+		st.adminURL = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
 	st.load(sites...)
 	t.Cleanup(func() { _ = caddy.Stop() })
 	return st
@@ -140,7 +177,11 @@ func startStackWithAudit(t *testing.T, auditLog string, sites ...site) *stack {
 
 func (st *stack) caddyfile(sites ...site) string {
 	var b strings.Builder
-	b.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\tlevel ERROR\n\t\texclude session_gate.audit\n\t}\n")
+	admin := "off"
+	if st.adminURL != "" {
+		admin = st.adminURL
+	}
+	b.WriteString("{\n\tadmin " + admin + "\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\tlevel ERROR\n\t\texclude session_gate.audit\n\t}\n")
 	if st.auditLog != "" {
 		fmt.Fprintf(&b, "\tlog audit {\n\t\toutput file %s\n\t\tinclude session_gate.audit\n\t\tformat json\n\t\tlevel INFO\n\t}\n", st.auditLog)
 	}

@@ -74,7 +74,7 @@ func (p *Provider) SignLogoutClaims(claims map[string]any, typ string) (string, 
 	if err != nil {
 		return "", fmt.Errorf("devidp: encode logout token claims: %w", err)
 	}
-	key := p.store.key
+	key := p.store.currentKey()
 	opts := &jose.SignerOptions{}
 	if typ != "" {
 		opts = opts.WithType(jose.ContentType(typ))

@@ -165,18 +165,9 @@ func New(opts Options) (*Provider, error) {
 		store.clients[c.ID] = c.clone()
 	}
 
-	key := opts.SigningKey
-	if key == nil {
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, fmt.Errorf("devidp: generate signing key: %w", err)
-		}
+	if store.key, err = newSigningKey(opts.SigningKey); err != nil {
+		return nil, err
 	}
-	thumb, err := (&jose.JSONWebKey{Key: &key.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("devidp: signing key thumbprint: %w", err)
-	}
-	store.key = &signingKey{id: base64.RawURLEncoding.EncodeToString(thumb), key: key}
 
 	config := &op.Config{
 		DefaultLogoutRedirectURI: base + LoggedOutPath,
@@ -324,3 +315,35 @@ func (p *Provider) SIDOfSSOCookie(value string) string {
 	}
 	return ""
 }
+
+// newSigningKey wraps key (a new 2048-bit key when nil) with its thumbprint as kid.
+func newSigningKey(key *rsa.PrivateKey) (*signingKey, error) {
+	if key == nil {
+		var err error
+		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, fmt.Errorf("devidp: generate signing key: %w", err)
+		}
+	}
+	thumb, err := (&jose.JSONWebKey{Key: &key.PublicKey}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("devidp: signing key thumbprint: %w", err)
+	}
+	return &signingKey{id: base64.RawURLEncoding.EncodeToString(thumb), key: key}, nil
+}
+
+// RotateSigningKey starts signing with a new key (new kid); the old key
+// stays in the JWKS so that tokens it signed still verify, as providers do.
+func (p *Provider) RotateSigningKey() error {
+	k, err := newSigningKey(nil)
+	if err != nil {
+		return err
+	}
+	p.store.mu.Lock()
+	defer p.store.mu.Unlock()
+	p.store.retired = append(p.store.retired, p.store.key)
+	p.store.key = k
+	return nil
+}
+
+// SigningKeyID returns the kid of the key that signs now.
+func (p *Provider) SigningKeyID() string { return p.store.currentKey().id }

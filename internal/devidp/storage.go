@@ -102,6 +102,7 @@ type storage struct {
 	tokenLifetime time.Duration
 	loginURL      func(string) string
 	key           *signingKey
+	retired       []*signingKey // previous signing keys, still published
 	now           func() time.Time
 
 	mu              sync.Mutex
@@ -625,16 +626,30 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 // --- keys ----------------------------------------------------------------
 
 // SigningKey returns the RSA key that signs ID tokens.
-func (s *storage) SigningKey(context.Context) (op.SigningKey, error) { return s.key, nil }
+func (s *storage) SigningKey(context.Context) (op.SigningKey, error) { return s.currentKey(), nil }
+
+// currentKey is the key that signs now.
+func (s *storage) currentKey() *signingKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.key
+}
 
 // SignatureAlgorithms returns RS256.
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	return []jose.SignatureAlgorithm{jose.RS256}, nil
 }
 
-// KeySet returns the public signing key for the JWKS endpoint.
+// KeySet returns the public signing keys for the JWKS endpoint: the current
+// one and those retired by RotateSigningKey (tokens they signed still verify).
 func (s *storage) KeySet(context.Context) ([]op.Key, error) {
-	return []op.Key{publicKey{s.key}}, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := []op.Key{publicKey{s.key}}
+	for _, k := range s.retired {
+		keys = append(keys, publicKey{k})
+	}
+	return keys, nil
 }
 
 // Health always reports healthy.
