@@ -1,0 +1,400 @@
+package bench
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Markers delimit the harness's section of the benchmarks document.
+const (
+	SectionBegin = "<!-- bench:begin -->"
+	SectionEnd   = "<!-- bench:end -->"
+)
+
+// Targets of issue #6.
+const (
+	targetRatio        = 0.90
+	targetAddedP99     = 500 * time.Microsecond
+	targetRoundTrips   = 1.0
+	targetBytesSession = 400.0
+	targetLossPercent  = 10.0
+)
+
+// ReplaceSection returns doc with the text between SectionBegin and
+// SectionEnd (markers included) replaced by section, or with section
+// appended when the markers are absent. section must carry the markers.
+func ReplaceSection(doc, section string) string {
+	section = strings.TrimRight(section, "\n") + "\n"
+	if i := strings.Index(doc, SectionBegin); i >= 0 {
+		if j := strings.Index(doc[i:], SectionEnd); j >= 0 {
+			end := i + j + len(SectionEnd)
+			rest := strings.TrimPrefix(doc[end:], "\n")
+			return doc[:i] + section + rest
+		}
+	}
+	if doc != "" && !strings.HasSuffix(doc, "\n") {
+		doc += "\n"
+	}
+	if doc != "" {
+		doc += "\n"
+	}
+	return doc + section
+}
+
+// WriteSection replaces the section in the file at path (creating the file
+// if needed).
+func WriteSection(path, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, []byte(ReplaceSection(string(old), section)), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Markdown renders the report as the section of docs/benchmarks.md,
+// markers included.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	c := r.Config
+	top := r.maxConns()
+	w("%s\n## Gateway overhead end to end (issue #6)\n\n", SectionBegin)
+	w("_This section is written by `make bench` (`internal/bench`); rerun it to refresh. Everything between the " +
+		"`bench:begin`/`bench:end` comments is replaced._\n\n")
+	m := r.Machine
+	cpu := "`" + m.CPU + "`"
+	if m.GoCPU != "" && m.GoCPU != m.CPU {
+		cpu += " (Go reports `" + m.GoCPU + "`)"
+	}
+	w("Measured %s on %s, %d cores, %.1f GiB, %s %s, Redis %s.\n\n", r.Date.UTC().Format("2006-01-02 15:04 MST"),
+		cpu, m.Cores, m.MemoryGiB, m.GoVersion, m.OS, m.RedisVersion)
+	w("Setup: one Caddy loaded in-process (`admin off`, logs at ERROR) with four sites side by side on 127.0.0.1, "+
+		"one upstream app (in the same process) serving a %s-byte HTML page, one redis-server, and the development "+
+		"OpenID provider for the sign-ins. (a) is `reverse_proxy` alone; (b) `session_gate` with `store redis` + "+
+		"`reverse_proxy`; (c) the same with `store memory`; (d) as (b) for a page navigation, so the banner is "+
+		"injected. Load: a separate Go process, keep-alive HTTP/1.1, each connection sending `GET /page`, reading "+
+		"the whole response and sending again; %s warm-up + %s measured per point, %d round(s) with the sites "+
+		"interleaved at each concurrency, merged. (b) and (c) are background requests (`Sec-Fetch-Mode: cors`, "+
+		"`Sec-Fetch-Dest: empty`): checked, not activity, not injected. (d) is a navigation (`Sec-Fetch-Mode: "+
+		"navigate`, `Sec-Fetch-Dest: document`, `Accept: text/html…`) without `Sec-Fetch-User`, so it is not "+
+		"activity either (like a reload; the check does not write). (b)–(d) carry the session cookie of a real "+
+		"sign-in through the provider; (a) gets the same `Cookie` header. Identity headers: user, email, groups, "+
+		"name. Load generator, Caddy and Redis share the machine's %d cores, so these numbers compare the sites; "+
+		"they are not the gateway's capacity.\n\n",
+		thousands(int64(r.PageBytes)), c.Warmup, c.Duration, c.Rounds, m.Cores)
+	if r.LoadBefore != "" {
+		w("Machine noise: 1-minute load average %s at the start, %s at the end; other processes kept %.2f "+
+			"cores busy on average during the sweep.\n\n", r.LoadBefore, r.LoadAfter, r.otherCores())
+	}
+
+	w("### Throughput and latency\n\n")
+	w("Latencies in ms. \"spread\": (max − min) / mean of the rounds' req/s. \"other\": cores kept busy by " +
+		"processes other than the benchmark's own during the point (/proc/stat minus Caddy, Redis and the load " +
+		"generator) — the machine's noise.\n\n")
+	w("| site | conns | req/s | spread | × (a) | p50 | p99 | p99 − (a) | page MB/s | CPU µs/req: Caddy+app · Redis · load gen | other |\n")
+	w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n")
+	for _, s := range sites() {
+		for _, n := range c.Conns {
+			p, a := r.point(s.key, n), r.point(siteProxy, n)
+			ratio, added := "", ""
+			if s.key != siteProxy {
+				ratio = fmt.Sprintf("%.2f×", p.RPS()/a.RPS())
+				added = signedMS(p.P99 - a.P99)
+			}
+			w("| %s | %d | %s | %.0f%% | %s | %s | %s | %s | %.1f | %.0f · %.0f · %.0f | %.2f |\n", s.title, n,
+				thousands(int64(p.RPS())), p.Spread(), ratio, ms(p.P50), ms(p.P99), added, p.MBps(),
+				us(p.cpuPerRequest(p.CaddyCPU)), us(p.cpuPerRequest(p.RedisCPU)), us(p.cpuPerRequest(p.LoadCPU)),
+				p.OtherCores())
+		}
+	}
+	w("\n")
+
+	w("### Targets\n\n| target | measured | |\n|---|---|---|\n")
+	a, bp := r.point(siteProxy, top), r.point(siteRedis, top)
+	ratio := bp.RPS() / a.RPS()
+	w("| (b) ≥ %.2f× (a) req/s at %d connections | %.2f× (%s vs %s req/s) | %s |\n", targetRatio, top, ratio,
+		thousands(int64(bp.RPS())), thousands(int64(a.RPS())), verdict(ratio >= targetRatio))
+	for _, n := range c.Conns {
+		added := r.point(siteRedis, n).P99 - r.point(siteProxy, n).P99
+		w("| ≤ %.1f ms added p99, (b) vs (a), %d connection(s) | %s ms | %s |\n", targetAddedP99.Seconds()*1e3, n,
+			signedMS(added), verdict(added <= targetAddedP99))
+	}
+	rt := r.RoundTrips
+	trips := perRequest(rt.AuthMonitor, rt.AuthMonitorRequests)
+	evalsha := perRequestOf(rt.AuthCalls, rt.AuthRequests, "evalsha", "eval")
+	w("| exactly 1 Redis round trip per authenticated request | %.3f (MONITOR: commands sent, %s requests); "+
+		"EVALSHA+EVAL %.3f (commandstats, %s requests) | %s |\n", trips, thousands(rt.AuthMonitorRequests), evalsha,
+		thousands(rt.AuthRequests), verdict(near(trips, targetRoundTrips) && near(evalsha, targetRoundTrips)))
+	forged := sum(rt.ForgedCalls) + sum(rt.ForgedMonitor)
+	w("| 0 Redis commands for a forged cookie | %d over %s requests (commandstats) and %s (MONITOR) | %s |\n", forged,
+		thousands(rt.ForgedRequests), thousands(rt.ForgedMonitorRequests), verdict(forged == 0))
+	if r.Memory != nil {
+		w("| ≤ %.0f bytes of Redis memory per session | %.0f bytes | %s |\n", targetBytesSession, r.Memory.PerSession,
+			verdict(r.Memory.PerSession <= targetBytesSession))
+	}
+	if r.Live != nil {
+		loss := r.Live.LossPercent()
+		w("| < %.0f%% throughput loss with %s live sessions ((b), %d connections) | %s (%s → %s req/s); "+
+			"relative to (a) measured alongside: %s | %s |\n",
+			targetLossPercent, thousands(int64(r.Live.Sessions)), top, lossText(loss), thousands(int64(r.Live.Without.RPS())),
+			thousands(int64(r.Live.With.RPS())), lossText(r.Live.NormalizedLossPercent()), verdict(loss < targetLossPercent))
+	}
+	w("\n")
+
+	w("### Redis commands per request\n\n")
+	w("- Authenticated, (b) at %d connections, `INFO commandstats` deltas over %s requests (commands that the "+
+		"Lua script runs are counted there too): %s.\n", top, thousands(rt.AuthRequests), callList(rt.AuthCalls, rt.AuthRequests))
+	w("- Authenticated, `MONITOR` (commands sent by clients; the script's own commands left out) over %s "+
+		"requests: %s.\n", thousands(rt.AuthMonitorRequests), callList(rt.AuthMonitor, rt.AuthMonitorRequests))
+	w("- Forged cookie (a well-formed value sealed with another secret) and a garbage cookie, answered 401 "+
+		"without a store call: %s (commandstats, %s requests), %s (MONITOR, %s requests).\n\n",
+		callList(rt.ForgedCalls, rt.ForgedRequests), thousands(rt.ForgedRequests),
+		callList(rt.ForgedMonitor, rt.ForgedMonitorRequests), thousands(rt.ForgedMonitorRequests))
+
+	if mem := r.Memory; mem != nil {
+		w("### Redis memory per session\n\n")
+		w("%s sessions (%s users × %d devices) created through `session.RedisStore.Create` with the fields it "+
+			"takes (sub, name, email, 2–3 groups, provider `sid`, device summary, IP): `used_memory` %s → %s bytes "+
+			"(+%.1f MB), **%.0f bytes per session**. What the store keeps per session: the session hash "+
+			"`sg:{user}:s:<id>` (MEMORY USAGE ≈ %.0f B), a share of the user's index `sg:{user}:idx` "+
+			"(≈ %.0f B per session) and the provider-session index `sg:sid:<hash>` (one set per sign-in, ≈ %.0f B, "+
+			"kept 30 days after the sign-in, longer than the session); plus the keyspace's dict and expiry "+
+			"entries. Not in the figure: the user directory written at each sign-in (`RememberUser`: login name, "+
+			"email, subject → %.0f bytes per user, i.e. %.0f per session at %d devices).",
+			thousands(int64(mem.Sessions)), thousands(int64(mem.Users)), c.Devices, thousands(mem.UsedBefore),
+			thousands(mem.UsedAfter), float64(mem.UsedAfter-mem.UsedBefore)/1e6, mem.PerSession, mem.HashBytes,
+			mem.IndexBytes, mem.SIDBytes, mem.DirectoryPerUser, mem.DirectoryPerUser/float64(c.Devices), c.Devices)
+		if mem.SignedInHashBytes > 0 {
+			w(" For comparison, the hash of a session created by a real sign-in here: %d B (MEMORY USAGE)",
+				mem.SignedInHashBytes)
+			if mem.SignedInIDToken > 0 {
+				w(", of which a %d-byte ID token", mem.SignedInIDToken)
+			} else {
+				w("; no ID token is stored")
+			}
+			w(".")
+		}
+		w("\n\n")
+	}
+	if l := r.Live; l != nil {
+		w("Site (b) at %d connections, measured just before and just after creating them (%d × %s, each time "+
+			"right after (a) as a reference for the machine's drift): %s req/s (p99 %s ms) without, %s req/s "+
+			"(p99 %s ms) with %s live sessions: %s. (a) meanwhile: %s → %s req/s; (b)/(a): %.2f× → %.2f×, "+
+			"%s. Other processes kept %.2f cores busy during the (b) runs before, %.2f after.\n\n", top, c.Rounds,
+			c.Duration, thousands(int64(l.Without.RPS())), ms(l.Without.P99),
+			thousands(int64(l.With.RPS())), ms(l.With.P99), thousands(int64(l.Sessions)), lossText(l.LossPercent()),
+			thousands(int64(l.ProxyWithout.RPS())), thousands(int64(l.ProxyWith.RPS())),
+			l.Without.RPS()/l.ProxyWithout.RPS(), l.With.RPS()/l.ProxyWith.RPS(), lossText(l.NormalizedLossPercent()),
+			l.Without.OtherCores(), l.With.OtherCores())
+	}
+
+	if len(r.Micro) > 0 {
+		w("### Micro-benchmarks\n\n`go test -run '^$' -bench … -benchmem -benchtime %s` (`gateway/hotpath_bench_test.go`, "+
+			"`session/bench_test.go`; the Redis one against a private redis-server):\n\n", c.BenchTime)
+		w("| package | benchmark | ns/op | B/op | allocs/op |\n|---|---|---:|---:|---:|\n")
+		for _, mr := range r.Micro {
+			w("| %s | %s | %s | %d | %d |\n", mr.Package, mr.Name, thousands(int64(mr.NsPerOp+0.5)), mr.BPerOp, mr.AllocsOp)
+		}
+		w("\n")
+	}
+
+	w("### Where the time goes\n\n")
+	for _, line := range r.whereTimeGoes() {
+		w("- %s\n", line)
+	}
+	w("\n%s\n", SectionEnd)
+	return b.String()
+}
+
+// whereTimeGoes derives the notes from the CPU accounting and the profile.
+func (r *Report) whereTimeGoes() []string {
+	top := r.maxConns()
+	a, bp := r.point(siteProxy, top), r.point(siteRedis, top)
+	ca, cb := a.cpuPerRequest(a.CaddyCPU), bp.cpuPerRequest(bp.CaddyCPU)
+	totalA := ca + a.cpuPerRequest(a.RedisCPU) + a.cpuPerRequest(a.LoadCPU)
+	totalB := cb + bp.cpuPerRequest(bp.RedisCPU) + bp.cpuPerRequest(bp.LoadCPU)
+	var out []string
+	out = append(out, fmt.Sprintf("The run is CPU-bound: at %d connections the load generator, Caddy and redis-server "+
+		"share %d cores. Per request, the Caddy process (with the in-process app) used %.0f µs of CPU in (a) and %.0f µs "+
+		"in (b) (+%.0f µs for the gateway), redis-server %.0f µs in (b); with the load generator, %.0f µs vs %.0f µs in "+
+		"all, so (b) can reach at most ≈ %.2f× the req/s of (a) on this machine (measured %.2f×).",
+		top, r.Machine.Cores, us(ca), us(cb), us(cb-ca), us(bp.cpuPerRequest(bp.RedisCPU)), us(totalA), us(totalB),
+		us(totalA)/us(totalB), bp.RPS()/a.RPS()))
+	if p := r.Profile; p != nil {
+		out = append(out, fmt.Sprintf("CPU profile of the Caddy process during (b) at %d connections (%.1f s of samples "+
+			"in %.1f s): session_gate's own code is %.1f%% of it — opening the sealed cookie (HMAC-SHA256, AES-CTR, "+
+			"base64, JSON) %.1f%%, the Redis check on the client side (go-redis encoding, socket write/read, reply "+
+			"parsing; waiting for Redis costs no CPU) %.1f%%, header rewriting %.1f%%.", top, p.Seconds, p.Wall,
+			p.Gateway, p.CookieOpen, p.StoreCheck, p.Headers))
+		out = append(out, fmt.Sprintf("The rest is what (a) pays too: reverse_proxy %.1f%% (with the upstream round "+
+			"trip's client side), the app's handler %.1f%%, Caddy's HTTP server and the runtime: garbage collection "+
+			"(background mark) %.1f%%, allocation %.1f%%, socket system calls %.1f%% (flat).", p.Proxy, p.App, p.GC,
+			p.Malloc, p.Syscalls))
+		var tops []string
+		for _, e := range p.Top {
+			tops = append(tops, fmt.Sprintf("`%s` %.1f%%", e.Name, e.Flat))
+		}
+		out = append(out, "Most flat time: "+strings.Join(tops, ", ")+".")
+	}
+	if sv, ok := r.micro("HotPathServeHTTP"); ok {
+		line := fmt.Sprintf("In isolation (micro-benchmark, memory store, no-op next handler) one authenticated pass "+
+			"through the gateway costs %.1f µs and %d allocations (%d B)", sv.NsPerOp/1e3, sv.AllocsOp, sv.BPerOp)
+		if ck, ok := r.micro("HotPathReadSessionCookie"); ok {
+			line += fmt.Sprintf(", of which opening the cookie is %.1f µs and %d allocations", ck.NsPerOp/1e3, ck.AllocsOp)
+		}
+		if rc, ok := r.micro("RedisStoreCheck"); ok {
+			line += fmt.Sprintf("; a Redis check from one goroutine takes %.0f µs of wall time (one round trip on "+
+				"loopback)", rc.NsPerOp/1e3)
+		}
+		out = append(out, line+".")
+	}
+	return out
+}
+
+func (r *Report) micro(name string) (MicroResult, bool) {
+	for _, m := range r.Micro {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return MicroResult{}, false
+}
+
+// Text renders the report's tables for the terminal (the same Markdown
+// without the markers).
+func (r *Report) Text() string {
+	s := strings.TrimPrefix(r.Markdown(), SectionBegin+"\n")
+	return strings.TrimSuffix(strings.TrimRight(s, "\n"), SectionEnd) + "\n"
+}
+
+// lossText words a throughput change.
+func lossText(loss float64) string {
+	if loss < 0 {
+		return fmt.Sprintf("no loss (%.1f%% more)", -loss)
+	}
+	return fmt.Sprintf("%.1f%% loss", loss)
+}
+
+// otherCores is the average of Point.OtherCores over the sweep.
+func (r *Report) otherCores() float64 {
+	var busy, wall time.Duration
+	for _, p := range r.Points {
+		if p.MachineBusy == 0 {
+			return 0
+		}
+		busy += p.MachineBusy - p.CaddyCPU - p.RedisCPU - p.LoadCPU
+		wall += p.RunWall
+	}
+	if wall <= 0 {
+		return 0
+	}
+	return max(0, busy.Seconds()/wall.Seconds())
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "**MISS**"
+}
+
+func near(v, want float64) bool { return v > want-0.005 && v < want+0.005 }
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func perRequest(m map[string]int64, requests int64) float64 {
+	if requests == 0 {
+		return 0
+	}
+	return float64(sum(m)) / float64(requests)
+}
+
+func perRequestOf(m map[string]int64, requests int64, names ...string) float64 {
+	if requests == 0 {
+		return 0
+	}
+	var n int64
+	for _, k := range names {
+		n += m[k]
+	}
+	return float64(n) / float64(requests)
+}
+
+// callList renders command counts per request, most frequent first;
+// commands seen less than once per 100 requests (a pool opening a
+// connection: HELLO, CLIENT) are listed as totals.
+func callList(m map[string]int64, requests int64) string {
+	if sum(m) == 0 || requests == 0 {
+		return "0 commands"
+	}
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(x, y string) int {
+		if m[x] != m[y] {
+			return int(m[y] - m[x])
+		}
+		return strings.Compare(x, y)
+	})
+	var per, rare []string
+	for _, k := range keys {
+		v := float64(m[k]) / float64(requests)
+		if v >= 0.01 {
+			per = append(per, fmt.Sprintf("%s %.3f", strings.ToUpper(k), v))
+		} else {
+			rare = append(rare, fmt.Sprintf("%s %d", strings.ToUpper(k), m[k]))
+		}
+	}
+	out := strings.Join(per, ", ") + " per request"
+	if len(per) == 0 {
+		out = "none per request"
+	}
+	if len(rare) > 0 {
+		out += " (plus, in all, " + strings.Join(rare, ", ") + ": connection set-up)"
+	}
+	return out
+}
+
+// ms formats d in milliseconds.
+func ms(d time.Duration) string { return strconv.FormatFloat(d.Seconds()*1e3, 'f', 3, 64) }
+
+// signedMS formats d in milliseconds with a sign.
+func signedMS(d time.Duration) string {
+	s := ms(d)
+	if d >= 0 {
+		s = "+" + s
+	}
+	return s
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// thousands formats n with thin separators ("12,345").
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, ch := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(ch)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,67 @@
+package session_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sessiongate/sessiongate/internal/testredis"
+	"github.com/sessiongate/sessiongate/session"
+)
+
+// Store.Check, the one store call of every authenticated request, measured
+// by `make bench` (internal/bench) and on its own with
+//
+//	go test -run '^$' -bench 'Benchmark(Redis|Memory)StoreCheck' -benchmem ./session
+
+// benchLimits are the default timers (idle 15m, absolute 9h).
+func benchLimits() session.LimitSet {
+	return session.LimitSet{Default: session.Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
+}
+
+// benchSession has the fields of a typical sign-in.
+func benchSession() *session.Session {
+	const sub = "3f2c9a4e-7b1d-4c8e-9f60-2a5d8e1b7c34"
+	return &session.Session{ID: session.NewID(), UserKey: session.UserKey("https://idp.invalid", sub), Subject: sub,
+		Name: "Maria Lopez", Email: "maria.lopez@clinic.example", Groups: []string{"clinicians", "front-desk", "ehr-users"},
+		IdPSessionID: "5b7e0c1a-9d2f-4e3b-8a6c-1f4d7e9b2a05", Device: "Chrome on Windows", IP: "10.1.2.3"}
+}
+
+// benchCheck creates a session in store and checks it b.N times, as a
+// background request does (no activity).
+func benchCheck(b *testing.B, store session.Store) {
+	b.Helper()
+	ctx := context.Background()
+	s := benchSession()
+	limits := benchLimits()
+	if _, err := store.Create(ctx, s, limits, session.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	ref := s.Ref()
+	if res, err := store.Check(ctx, ref, limits, false); err != nil || !res.Valid {
+		b.Fatalf("check: %+v %v", res, err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := store.Check(ctx, ref, limits, false)
+		if err != nil || !res.Valid {
+			b.Fatalf("check: %+v %v", res, err)
+		}
+	}
+}
+
+// BenchmarkRedisStoreCheck is one EVALSHA round trip to a private
+// redis-server on loopback.
+func BenchmarkRedisStoreCheck(b *testing.B) {
+	srv := testredis.Start(b)
+	store := session.NewRedisStore(srv.Client(b), session.Options{})
+	benchCheck(b, store)
+}
+
+// BenchmarkMemoryStoreCheck is the memory store's check (a map lookup under
+// a mutex and the timer rules).
+func BenchmarkMemoryStoreCheck(b *testing.B) {
+	store := session.NewMemoryStore(session.Options{}, 0)
+	b.Cleanup(func() { _ = store.Close() })
+	benchCheck(b, store)
+}
