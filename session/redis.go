@@ -22,6 +22,8 @@ var (
 	endLua string
 	//go:embed lua/list.lua
 	listLua string
+	//go:embed lua/sid.lua
+	sidLua string
 )
 
 // RedisStore keeps sessions in Redis (single server, Sentinel or Cluster).
@@ -36,6 +38,7 @@ type RedisStore struct {
 	create *redis.Script
 	end    *redis.Script
 	list   *redis.Script
+	sid    *redis.Script
 }
 
 // NewRedisStore returns a store using client; the caller owns the client.
@@ -48,6 +51,7 @@ func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 		create: redis.NewScript(createLua),
 		end:    redis.NewScript(endLua),
 		list:   redis.NewScript(listLua),
+		sid:    redis.NewScript(sidLua),
 	}
 }
 
@@ -159,7 +163,7 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitSet, op
 	for _, v := range res[1:] {
 		ended = append(ended, toString(v))
 	}
-	if err := r.indexIdPSession(ctx, s); err != nil {
+	if err := r.indexIdPSession(ctx, s, l); err != nil {
 		return ended, err
 	}
 	return ended, nil

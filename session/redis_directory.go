@@ -58,17 +58,25 @@ func (r *RedisStore) LookupUser(ctx context.Context, name string) (string, error
 	return v, nil
 }
 
-// indexIdPSession records a new session under its provider session ID.
-func (r *RedisStore) indexIdPSession(ctx context.Context, s *Session) error {
+// maxRefsPerIdPSession bounds the sessions remembered under one provider
+// session (one per site of the same Redis, and re-sign-ins).
+const maxRefsPerIdPSession = 8
+
+// indexIdPSession records a new session under its provider session ID for
+// as long as the session can live.
+func (r *RedisStore) indexIdPSession(ctx context.Context, s *Session, l Limits) error {
 	if s.IdPSessionID == "" {
 		return nil
 	}
-	k := idpSessionKey(s.IdPSessionID)
-	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, k, s.UserKey+"/"+s.ID+"/"+strconv.FormatInt(s.CreatedAt.UnixMilli(), 10))
-		p.Expire(ctx, k, directoryTTL)
-		return nil
-	})
+	ttl := r.opts.TombstoneTTL
+	if l.Absolute > ttl {
+		ttl = l.Absolute
+	}
+	if l.Absolute == 0 {
+		ttl = directoryTTL
+	}
+	ref := s.UserKey + "/" + s.ID + "/" + strconv.FormatInt(s.CreatedAt.UnixMilli(), 10)
+	err := r.sid.Run(ctx, r.client, []string{idpSessionKey(s.IdPSessionID)}, ref, ttl.Milliseconds(), maxRefsPerIdPSession).Err()
 	if err != nil {
 		return unavailable("index provider session", err)
 	}
@@ -77,10 +85,14 @@ func (r *RedisStore) indexIdPSession(ctx context.Context, s *Session) error {
 
 // SessionsForIdPSession implements Store.
 func (r *RedisStore) SessionsForIdPSession(ctx context.Context, sid string) ([]Ref, error) {
-	members, err := r.client.SMembers(ctx, idpSessionKey(sid)).Result()
+	v, err := r.client.Get(ctx, idpSessionKey(sid)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, unavailable("find provider session", err)
 	}
+	members := strings.Fields(v)
 	var out []Ref
 	for _, m := range members {
 		parts := strings.SplitN(m, "/", 3)
