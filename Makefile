@@ -1,12 +1,25 @@
 # sessiongate — make targets. `make test` is what CI runs.
 GO ?= go
 TEST_TIMEOUT ?= 20m
+FUZZTIME_SHORT ?= 5s
+FUZZTIME ?= 2m
+SOAK ?= 5m
 
-.PHONY: test deps vet unit build demo bench clean
+.PHONY: test deps vet unit build demo bench fuzz soak clean
 
-## test: install test dependencies (redis-server, chromium), vet, then run every test with the race detector
+## test: install test dependencies (redis-server, chromium), vet, run every test with the race detector,
+## then every fuzz target for FUZZTIME_SHORT
 test: deps vet
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	FUZZTIME=$(FUZZTIME_SHORT) GO=$(GO) ./scripts/fuzz.sh
+
+## fuzz: every fuzz target for FUZZTIME (default 2m each)
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) ./scripts/fuzz.sh
+
+## soak: the soak test for SOAK (default 5m, at most 10m): thousands of sessions, mixed traffic
+soak:
+	SESSIONGATE_SOAK=$(SOAK) $(GO) test -count=1 -run '^TestSoakMixedTraffic$$' -timeout 15m -v ./caddymodule/
 
 ## deps: install redis-server and chromium from Debian packages if missing
 deps:

@@ -40,7 +40,7 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
 		return
 	}
-	_, res, ok := g.authenticatedPage(w, r)
+	ref, res, ok := g.authenticatedPage(w, r)
 	if !ok {
 		return
 	}
@@ -63,6 +63,9 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		if !g.csrfOK(r, me, r.PostFormValue("csrf")) {
 			g.forbidden(w, r)
+			return
+		}
+		if !g.recordActivity(w, r, ref) {
 			return
 		}
 		var err error

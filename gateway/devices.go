@@ -33,7 +33,8 @@ func (g *Gateway) authenticatedPage(w http.ResponseWriter, r *http.Request) (ses
 		g.unauthenticated(w, r)
 		return ref, session.CheckResult{}, false
 	}
-	res, err := g.check(r, ref, r.Method == http.MethodPost || g.isActivity(r))
+	// a POST counts as activity only once its CSRF check has passed (recordActivity)
+	res, err := g.check(r, ref, r.Method != http.MethodPost && g.isActivity(r))
 	if err != nil {
 		g.storeUnavailable(w, r)
 		return ref, res, false
@@ -43,6 +44,22 @@ func (g *Gateway) authenticatedPage(w http.ResponseWriter, r *http.Request) (ses
 		return ref, res, false
 	}
 	return ref, res, true
+}
+
+// recordActivity counts a POST that passed its CSRF check as activity. It
+// answers the request itself and returns false when the store failed or the
+// session ended meanwhile.
+func (g *Gateway) recordActivity(w http.ResponseWriter, r *http.Request, ref session.Ref) bool {
+	res, err := g.check(r, ref, true)
+	if err != nil {
+		g.storeUnavailable(w, r)
+		return false
+	}
+	if !res.Valid {
+		g.ended(w, r, res.Reason)
+		return false
+	}
+	return true
 }
 
 // handleSessions serves "My devices": GET lists the user's sessions; POST
@@ -67,6 +84,9 @@ func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) {
 		}
 		if !g.csrfOK(r, me, r.PostFormValue("csrf")) {
 			g.forbidden(w, r)
+			return
+		}
+		if !g.recordActivity(w, r, ref) {
 			return
 		}
 		n, err := g.endDevices(r, ref, me, r.PostFormValue("action"), r.PostFormValue("device"))

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,11 +20,12 @@ import (
 const maxFormBytes = 16 << 10
 
 // serveEndpoint routes a request under the path prefix. Only exact,
-// canonical endpoint paths answer; everything else under the prefix is 404
-// and is never passed to the app.
+// canonical endpoint paths answer (not, for example, /.sessiongate%2Fstatus
+// or /%2esessiongate/status); everything else under the prefix is 404 and
+// is never passed to the app.
 func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutPrefix(r.URL.Path, g.prefix+"/")
-	if !ok {
+	if !ok || r.URL.RawPath != "" {
 		http.NotFound(w, r)
 		return
 	}
@@ -475,6 +477,12 @@ func (g *Gateway) handleStatus(w http.ResponseWriter, r *http.Request) {
 // handleActivity records real user activity or "Continue session".
 func (g *Gateway) handleActivity(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodPost) {
+		return
+	}
+	// the banner sends no body; a large one is refused, like on every POST endpoint
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		g.writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "request_too_large"})
 		return
 	}
 	ref, ok := g.readSessionCookie(r)

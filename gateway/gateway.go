@@ -46,13 +46,14 @@ type Gateway struct {
 	log    *zap.Logger
 	audit  *zap.Logger
 	policyHolder
-	metrics Metrics
-	now     func() time.Time
-	banner  inject.Banner
-	inject  *inject.Injector
-	texts   map[string]string
-	pages   *pages
-	prefix  string
+	metrics         Metrics
+	identityHeaders []string // names of identity_headers, for stripping client copies
+	now             func() time.Time
+	banner          inject.Banner
+	inject          *inject.Injector
+	texts           map[string]string
+	pages           *pages
+	prefix          string
 }
 
 // New builds a Gateway.
@@ -90,6 +91,9 @@ func New(o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.inject = in
+	for name := range o.Settings.IdentityHeaders {
+		g.identityHeaders = append(g.identityHeaders, name)
+	}
 	g.applyOrgPolicy(nil)
 	if o.Settings.AdminGroup != "" {
 		g.stop = make(chan struct{})
@@ -143,16 +147,33 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 	return err
 }
 
-// isGatewayPath reports whether p is under the prefix; case and dot tricks
-// ("/.SessionGate/", "/x/../.sessiongate/") count too, so that they are
-// never proxied to the app.
+// isGatewayPath reports whether p is under the prefix; case, dot and
+// separator tricks ("/.SessionGate/", "/x/../.sessiongate/",
+// "/.sessiongate;x/", "/.sessiongate./", "/.sessiongate\\status") count too,
+// so that they are never proxied to an app whose server may read them as
+// the prefix.
 func (g *Gateway) isGatewayPath(p string) bool {
-	lp := strings.ToLower(p)
 	lpre := strings.ToLower(g.prefix)
-	if lp == lpre || strings.HasPrefix(lp, lpre+"/") {
-		return true
+	for _, lp := range []string{strings.ToLower(p), looseSegments(strings.ToLower(p))} {
+		if strings.Contains(lp, lpre+"/") || strings.HasSuffix(lp, lpre) {
+			return true
+		}
 	}
-	return strings.Contains(lp, lpre+"/") || strings.HasSuffix(lp, lpre)
+	return false
+}
+
+// looseSegments reads a path as lenient servers do: a backslash separates
+// segments, and each segment ends at ';' (path parameters) or NUL and loses
+// trailing dots and spaces (Windows).
+func looseSegments(p string) string {
+	segs := strings.Split(strings.ReplaceAll(p, `\`, "/"), "/")
+	for i, s := range segs {
+		if j := strings.IndexAny(s, ";\x00"); j >= 0 {
+			s = s[:j]
+		}
+		segs[i] = strings.TrimRight(s, ". ")
+	}
+	return strings.Join(segs, "/")
 }
 
 func (g *Gateway) endpoint(name string) string { return g.prefix + "/" + name }

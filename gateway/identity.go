@@ -7,11 +7,47 @@ import (
 	"github.com/sessiongate/sessiongate/session"
 )
 
-// stripIdentityHeaders removes client-sent copies of the identity headers.
+// stripIdentityHeaders removes client-sent copies of the identity headers,
+// in any letter case and with underscores or dots for dashes: CGI, WSGI and
+// PHP servers fold X_Forwarded_User (PHP also X.Forwarded.User) into the
+// same variable as X-Forwarded-User. (Caddy drops such spellings itself
+// unless expected_underscore_headers or expected_dot_headers allow them.)
 func (g *Gateway) stripIdentityHeaders(r *http.Request) {
-	for name := range g.cfg.IdentityHeaders {
-		r.Header.Del(name)
+	if len(g.identityHeaders) == 0 {
+		return
 	}
+	for key := range r.Header {
+		for _, name := range g.identityHeaders {
+			if sameHeaderName(key, name) {
+				delete(r.Header, key)
+				break
+			}
+		}
+	}
+}
+
+// sameHeaderName reports whether an upstream server may read a and b as the
+// same header: letter case aside, '_' and '.' count as '-'.
+func sameHeaderName(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if foldHeaderByte(a[i]) != foldHeaderByte(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func foldHeaderByte(c byte) byte {
+	switch {
+	case c == '_' || c == '.':
+		return '-'
+	case 'A' <= c && c <= 'Z':
+		return c + ('a' - 'A')
+	}
+	return c
 }
 
 // setIdentityHeaders sets the configured headers from the session's claims.
