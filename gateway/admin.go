@@ -56,16 +56,7 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 	p := adminPage{Name: me.Name, CSRF: g.csrfToken(me), Action: g.endpoint("admin"), DevicesURL: g.endpoint("sessions")}
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "bad form", http.StatusBadRequest)
-			return
-		}
-		if !g.csrfOK(r, me, r.PostFormValue("csrf")) {
-			g.forbidden(w, r)
-			return
-		}
-		if !g.recordActivity(w, r, ref) {
+		if !g.acceptPost(w, r, ref, me) {
 			return
 		}
 		var err error

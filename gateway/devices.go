@@ -46,6 +46,22 @@ func (g *Gateway) authenticatedPage(w http.ResponseWriter, r *http.Request) (ses
 	return ref, res, true
 }
 
+// acceptPost reads a page's form POST (bounded), checks its CSRF token and
+// then counts it as activity. It answers the request itself and returns
+// false when the POST is refused.
+func (g *Gateway) acceptPost(w http.ResponseWriter, r *http.Request, ref session.Ref, me *session.Session) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return false
+	}
+	if !g.csrfOK(r, me, r.PostFormValue("csrf")) {
+		g.forbidden(w, r)
+		return false
+	}
+	return g.recordActivity(w, r, ref)
+}
+
 // recordActivity counts a POST that passed its CSRF check as activity. It
 // answers the request itself and returns false when the store failed or the
 // session ended meanwhile.
@@ -77,16 +93,7 @@ func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) {
 	me := res.Session
 	notice := ""
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "bad form", http.StatusBadRequest)
-			return
-		}
-		if !g.csrfOK(r, me, r.PostFormValue("csrf")) {
-			g.forbidden(w, r)
-			return
-		}
-		if !g.recordActivity(w, r, ref) {
+		if !g.acceptPost(w, r, ref, me) {
 			return
 		}
 		n, err := g.endDevices(r, ref, me, r.PostFormValue("action"), r.PostFormValue("device"))

@@ -120,27 +120,8 @@
   }
 
   function buildAccount() {
-    var host = document.createElement("sessiongate-account");
-    var hs = host.style;
-    hs.setProperty("all", "initial", "important");
-    hs.setProperty("display", "block", "important");
-    hs.setProperty("position", "fixed", "important");
-    hs.setProperty("left", "8px", "important");
-    hs.setProperty("bottom", "8px", "important");
-    hs.setProperty("z-index", "2147483646", "important");
-    hs.setProperty("font-size", "16px", "important");
-    hs.setProperty("visibility", "visible", "important");
-    hs.setProperty("opacity", "1", "important");
-    var root = host.attachShadow({ mode: "open" });
-    try {
-      var sheet = new CSSStyleSheet();
-      sheet.replaceSync(CSS);
-      root.adoptedStyleSheets = [sheet];
-    } catch (e) {
-      var style = document.createElement("style");
-      style.textContent = CSS;
-      root.appendChild(style);
-    }
+    var shadow = shadowHost("sessiongate-account", { left: "8px", bottom: "8px", "z-index": "2147483646" });
+    var host = shadow.host, root = shadow.root;
     var wrap = document.createElement("div");
     wrap.className = "acct";
     wrap.innerHTML =
@@ -216,20 +197,14 @@
     timer = setTimeout(refresh, Math.max(250, Math.min(next + 50, 2147483000)));
   }
 
-  function build() {
-    var host = document.createElement("sessiongate-banner");
+  // shadowHost makes a fixed element with an open shadow root that carries
+  // the banner's styles; the page's CSS cannot restyle or hide it.
+  function shadowHost(tag, place) {
+    var host = document.createElement(tag);
     var hs = host.style;
-    hs.setProperty("all", "initial", "important");
-    hs.setProperty("display", "block", "important");
-    hs.setProperty("position", "fixed", "important");
-    hs.setProperty("top", "0", "important");
-    hs.setProperty("left", "0", "important");
-    hs.setProperty("width", "100%", "important");
-    hs.setProperty("height", "0", "important");
-    hs.setProperty("z-index", "2147483647", "important");
-    hs.setProperty("font-size", "16px", "important");
-    hs.setProperty("visibility", "visible", "important");
-    hs.setProperty("opacity", "1", "important");
+    var props = { all: "initial", display: "block", position: "fixed", "font-size": "16px", visibility: "visible", opacity: "1" };
+    for (var k in props) hs.setProperty(k, props[k], "important");
+    for (var p in place) hs.setProperty(p, place[p], "important");
     var root = host.attachShadow({ mode: "open" });
     try {
       var sheet = new CSSStyleSheet();
@@ -240,6 +215,12 @@
       style.textContent = CSS;
       root.appendChild(style);
     }
+    return { host: host, root: root };
+  }
+
+  function build() {
+    var shadow = shadowHost("sessiongate-banner", { top: "0", left: "0", width: "100%", height: "0", "z-index": "2147483647" });
+    var host = shadow.host, root = shadow.root;
     var wrap = document.createElement("div");
     wrap.className = "wrap";
     wrap.innerHTML =
