@@ -165,8 +165,8 @@ func (r *Report) Markdown() string {
 			"takes (sub, name, email, 2–3 groups, provider `sid`, device summary, IP): `used_memory` %s → %s bytes "+
 			"(+%.1f MB), **%.0f bytes per session**. What the store keeps per session: the session hash "+
 			"`sg:{user}:s:<id>` (MEMORY USAGE ≈ %.0f B), a share of the user's index `sg:{user}:idx` "+
-			"(≈ %.0f B per session) and the provider-session index `sg:sid:<hash>` (one set per sign-in, ≈ %.0f B, "+
-			"kept 30 days after the sign-in, longer than the session); plus the keyspace's dict and expiry "+
+			"(≈ %.0f B per session) and the provider-session index `sg:sid:<hash>` (one string per provider session, ≈ %.0f B, "+
+			"kept as long as its sessions can live); plus the keyspace's dict and expiry "+
 			"entries. Not in the figure: the user directory written at each sign-in (`RememberUser`: login name, "+
 			"email, subject → %.0f bytes per user, i.e. %.0f per session at %d devices).",
 			thousands(int64(mem.Sessions)), thousands(int64(mem.Users)), c.Devices, thousands(mem.UsedBefore),
