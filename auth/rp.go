@@ -153,7 +153,10 @@ type CallbackError struct {
 	Err     error
 }
 
+// Error implements error: the user's message and the cause.
 func (e *CallbackError) Error() string { return e.Message + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
 func (e *CallbackError) Unwrap() error { return e.Err }
 
 func callbackErr(msg string, err error) error { return &CallbackError{Message: msg, Err: err} }

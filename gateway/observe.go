@@ -20,6 +20,7 @@ type Metrics interface {
 	SessionCheck(d time.Duration, err error)
 }
 
+// nopMetrics is the Metrics of a gateway built without any.
 type nopMetrics struct{}
 
 func (nopMetrics) SignIn()                           {}

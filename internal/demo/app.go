@@ -27,6 +27,7 @@ var patients = []struct{ ID, Name, Born, Next string }{
 	{"1004", "Sarah Johnson", "1945-01-30", "Medication review"},
 }
 
+// ServeHTTP serves the sample app's pages.
 func (a *sampleApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/", "/patients":
