@@ -138,11 +138,11 @@ func contractForgotten(t *testing.T, f storeFactory) {
 	st := f(t, clk.Now)
 	s := newSession("fay")
 	mustCreate(t, st, s, session.CreateOptions{})
-	gone := session.Ref{ID: session.NewID(), UserKey: s.UserKey, CreatedAt: s.Ref().CreatedAt}
+	gone := session.Ref{ID: session.NewID(), UserKey: s.UserKey, CreatedAt: s.Ref().CreatedAt, Subject: "fay"}
 	clk.Advance(20 * time.Minute)
 	res := mustCheck(t, st, gone, policy, false)
-	if res.Valid || res.Reason != session.ReasonIdle || !res.Ended {
-		t.Fatalf("forgotten after the idle limit: %+v", res)
+	if res.Valid || res.Reason != session.ReasonIdle || !res.Ended || res.Subject != "fay" {
+		t.Fatalf("forgotten after the idle limit (the audit needs the subject from the cookie): %+v", res)
 	}
 	if res = mustCheck(t, st, gone, policy, false); res.Reason != session.ReasonIdle || res.Ended {
 		t.Fatalf("second check: %+v", res)

@@ -108,7 +108,7 @@ func (m *MemoryStore) Check(_ context.Context, ref Ref, limits LimitSet, activit
 			return res, nil
 		}
 		// forgotten (swept) at its deadline: this check reports the end
-		res.Reason, res.Ended = MissingReason(ref, limits.For(ref.Policy), now), true
+		res.Reason, res.Ended, res.Subject = MissingReason(ref, limits.For(ref.Policy), now), true, ref.Subject
 		m.endLocked(ref.ID, ref.UserKey, res.Reason, now)
 		return res, nil
 	}

@@ -191,7 +191,7 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 	args := []any{r.nowArg(), act, ref.ID, limits.Default.Idle.Milliseconds(), limits.Default.Absolute.Milliseconds(),
 		r.opts.TombstoneTTL.Milliseconds(), ref.CreatedAt}
 	own := limits.For(ref.Policy)
-	args = append(args, own.Idle.Milliseconds(), own.Absolute.Milliseconds())
+	args = append(args, own.Idle.Milliseconds(), own.Absolute.Milliseconds(), ref.Subject)
 	args = append(args, groupLimitArgs(limits)...)
 	res, err := r.check.Run(ctx, r.client, []string{sessionKey(ref.UserKey, ref.ID), indexKey(ref.UserKey)}, args...).Slice()
 	if err != nil {

@@ -49,11 +49,14 @@ type Ref struct {
 	// session the store has already forgotten is inferred from its own
 	// limits.
 	Policy string `json:"p,omitempty"`
+	// Subject is the user's subject, so that the audit log names the user of
+	// a session the store has already forgotten.
+	Subject string `json:"s,omitempty"`
 }
 
 // Ref returns the cookie reference for s.
 func (s *Session) Ref() Ref {
-	return Ref{ID: s.ID, UserKey: s.UserKey, CreatedAt: s.CreatedAt.UnixMilli(), Policy: s.Policy}
+	return Ref{ID: s.ID, UserKey: s.UserKey, CreatedAt: s.CreatedAt.UnixMilli(), Policy: s.Policy, Subject: s.Subject}
 }
 
 // NewID returns a new random 256-bit identifier, base64url without padding.

@@ -25,6 +25,7 @@
   var skew = 0;           // server time minus local time, ms
   var timer = null, tick = null;
   var lastReport = 0;     // last activity POST, ms (shared through the channel)
+  var failures = 0;       // /status or /activity requests failed in a row
   var ui = null;          // drawn banner, if any
   var mode = "";          // "", "idle", "absolute"
   var lastAnnounced = -1;
@@ -156,11 +157,13 @@
   }
 
   function handle(status, body, started) {
-    if (status === 200 && body && body.authenticated) { adopt(body, started); return; }
+    if (status === 200 && body && body.authenticated) { failures = 0; adopt(body, started); return; }
     if (status === 401 && body && (body.error === "session_expired" || body.error === "unauthenticated")) { signedOut(body); return; }
-    // network error or store trouble: try again soon, show nothing new
+    // network error or store trouble: try again soon (quickly at first: a
+    // network that has just come back is often not ready), show nothing new
+    failures++;
     clearTimeout(timer);
-    timer = setTimeout(refresh, 5000);
+    timer = setTimeout(refresh, Math.min(5000, 500 * Math.pow(2, failures - 1)));
   }
 
   function refresh() { request("GET", "/status", handle); }
@@ -342,7 +345,7 @@
   });
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") refresh(); });
   window.addEventListener("focus", refresh);
-  window.addEventListener("online", refresh);
+  window.addEventListener("online", function () { failures = 0; refresh(); });
   window.addEventListener("offline", function () { hide(); });
   if (channel) {
     channel.onmessage = function (e) {

@@ -6,7 +6,8 @@
 -- ARGV[4], ARGV[5] default idle / absolute ms (absolute 0 = none)
 -- ARGV[6] tombstone ttl ms, ARGV[7] sign-in time carried by the cookie (ms)
 -- ARGV[8], ARGV[9] idle / absolute ms of the cookie's own policy (for a missing session)
--- ARGV[10...] triples: group policy name, idle ms, absolute ms
+-- ARGV[10] the subject carried by the cookie (for a missing session)
+-- ARGV[11...] triples: group policy name, idle ms, absolute ms
 -- Returns {now, "V", la, idleAt, absAt, sub, name, email, groups, sid, pol, ca, xc}
 --      or {now, "X", reason, sub}  (this check found the end: tombstone written)
 --      or {now, "E", reason}  (ended earlier: tombstone)
@@ -34,16 +35,16 @@ local idle, abs = tonumber(ARGV[4]), tonumber(ARGV[5])
 if not v[1] then
   -- forgotten at its nearest deadline: which one, from the cookie's sign-in time
   local signedIn, ownIdle, ownAbs = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-  if ownAbs > 0 and now >= signedIn + ownAbs then return bury("absolute") end
-  if now >= signedIn + ownIdle then return bury("idle") end
-  return bury("ended")
+  if ownAbs > 0 and now >= signedIn + ownAbs then return bury("absolute", ARGV[10]) end
+  if now >= signedIn + ownIdle then return bury("idle", ARGV[10]) end
+  return bury("ended", ARGV[10])
 end
 local ca, la = tonumber(v[1]), tonumber(v[2])
 local pol = v[3] or ""
-if pol ~= "" and #ARGV > 9 then
+if pol ~= "" and #ARGV > 10 then
   local found = false
   for name in string.gmatch(pol, "[^,]+") do
-    for i = 10, #ARGV, 3 do
+    for i = 11, #ARGV, 3 do
       if ARGV[i] == name then
         local gi, ga = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
         if not found then
