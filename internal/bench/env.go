@@ -21,6 +21,7 @@ import (
 	// Registers session_gate.
 	_ "github.com/sessiongate/sessiongate/caddymodule"
 	"github.com/sessiongate/sessiongate/internal/devidp"
+	"github.com/sessiongate/sessiongate/internal/testredis"
 )
 
 // The benchmark's fixed configuration. The cookie secret is only for this
@@ -196,7 +197,7 @@ func (e *env) caddyfile() (string, error) {
 	var b strings.Builder
 	b.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\tlevel ERROR\n\t}\n}\n")
 	for _, s := range sites() {
-		port, err := freePort()
+		port, err := testredis.FreePort()
 		if err != nil {
 			return "", err
 		}

@@ -86,27 +86,14 @@ func createSessions(ctx context.Context, rs *redisServer, sessions, devices int)
 	if res.UsedBefore, err = rs.usedMemory(ctx); err != nil {
 		return nil, err
 	}
-	var next atomic.Int64
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= sessions || ctx.Err() != nil {
-					return
-				}
-				s := syntheticSession(i/devices, i%devices)
-				if _, err := store.Create(ctx, s, limits, session.CreateOptions{}); err != nil {
-					errs <- fmt.Errorf("create session %d: %w", i, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err = forEachParallel(ctx, workers, sessions, func(i int) error {
+		s := syntheticSession(i/devices, i%devices)
+		if _, err := store.Create(ctx, s, limits, session.CreateOptions{}); err != nil {
+			return fmt.Errorf("create session %d: %w", i, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	// the pool's connections (and their buffers) are not session memory
@@ -165,27 +152,15 @@ func createSessions(ctx context.Context, rs *redisServer, sessions, devices int)
 	}
 	client = redis.NewClient(opt)
 	store = session.NewRedisStore(client, session.Options{})
-	next.Store(0)
-	errs = make(chan error, workers)
-	for range workers {
-		wg.Go(func() {
-			for {
-				u := int(next.Add(1) - 1)
-				if u >= users || ctx.Err() != nil {
-					return
-				}
-				s := syntheticSession(u, 0)
-				login := strings.SplitN(s.Email, "@", 2)[0]
-				if err := store.RememberUser(ctx, s.UserKey, []string{login, s.Email, s.Subject}); err != nil {
-					errs <- fmt.Errorf("remember user %d: %w", u, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err = forEachParallel(ctx, workers, users, func(u int) error {
+		s := syntheticSession(u, 0)
+		login := strings.SplitN(s.Email, "@", 2)[0]
+		if err := store.RememberUser(ctx, s.UserKey, []string{login, s.Email, s.Subject}); err != nil {
+			return fmt.Errorf("remember user %d: %w", u, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := client.Close(); err != nil {
@@ -246,4 +221,31 @@ func connectedClients(ctx context.Context, rs *redisServer) (int64, error) {
 		return 0, fmt.Errorf("redis connected_clients %q: %w", info["connected_clients"], err)
 	}
 	return n, nil
+}
+
+// forEachParallel calls fn for 0..n-1 from workers goroutines and returns
+// the first error (the others stop at their next item).
+func forEachParallel(ctx context.Context, workers, n int, fn func(i int) error) error {
+	var next atomic.Int64
+	var failed atomic.Bool
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil || failed.Load() {
+					return
+				}
+				if err := fn(i); err != nil {
+					failed.Store(true)
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }

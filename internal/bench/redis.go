@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiongate/sessiongate/internal/testredis"
 )
 
 // redisServer is a private redis-server on a free loopback port.
@@ -41,7 +43,7 @@ func startRedis(ctx context.Context, bin string) (*redisServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis: temp dir: %w", err)
 	}
-	port, err := freePort()
+	port, err := testredis.FreePort()
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -277,22 +279,4 @@ func (m *monitor) stop() map[string]int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.seen
-}
-
-// freePort returns a loopback TCP port that was free a moment ago (never 6379).
-func freePort() (int, error) {
-	for range 10 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("find a free port: %w", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if err := l.Close(); err != nil {
-			return 0, fmt.Errorf("find a free port: %w", err)
-		}
-		if port != 6379 {
-			return port, nil
-		}
-	}
-	return 0, errors.New("find a free port: only got 6379")
 }

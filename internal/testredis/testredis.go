@@ -104,7 +104,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	const attempts = 5
 	var lastErr error
 	for range attempts {
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			t.Fatalf("testredis: %v", err)
 		}
@@ -178,8 +178,9 @@ func (s *Server) Client(t testing.TB) *redis.Client {
 	return c
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
+// FreePort returns a loopback TCP port that was free a moment ago (never
+// 6379, so that a test never meets a developer's own Redis).
+func FreePort() (int, error) {
 	for range 10 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
