@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,7 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster URL: %w", err)
 		}
+		failFast(rawURL, &o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
 		return redis.NewClusterClient(o), nil
 	case "redis", "rediss":
 		if strings.Contains(rest, "master_name=") {
@@ -79,6 +81,7 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 			if err != nil {
 				return nil, fmt.Errorf("redis sentinel URL: %w", err)
 			}
+			failFast(rawURL, &o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
 			return redis.NewFailoverClient(o), nil
 		}
 		fallthrough
@@ -87,9 +90,31 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis URL: %w", err)
 		}
+		failFast(rawURL, &o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
 		return redis.NewClient(o), nil
 	}
 	return nil, fmt.Errorf("redis URL scheme %q is not one of redis, rediss, redis+cluster, rediss+cluster, unix", scheme)
+}
+
+// failFast bounds how long a request waits for an unreachable Redis, so that
+// the gateway answers 503 within about a second instead of after go-redis's
+// default dial and command retries (several seconds): one retry of a command,
+// one extra dial attempt, a 1 s dial timeout. Query parameters of the URL
+// (max_retries, dial_timeout; dialer_retries for Cluster) take precedence.
+func failFast(rawURL string, maxRetries, dialerRetries *int, dialTimeout *time.Duration) {
+	q := url.Values{}
+	if u, err := url.Parse(rawURL); err == nil {
+		q = u.Query()
+	}
+	if !q.Has("max_retries") {
+		*maxRetries = 1
+	}
+	if !q.Has("dialer_retries") {
+		*dialerRetries = 1
+	}
+	if !q.Has("dial_timeout") {
+		*dialTimeout = time.Second
+	}
 }
 
 func redactURL(s string) string {

@@ -123,3 +123,34 @@ func TestNewRedisClientURLForms(t *testing.T) {
 		t.Errorf("redact: %s", got)
 	}
 }
+
+// An unreachable Redis fails a check fast (the gateway answers 503 at once),
+// and the URL's own retry parameters are honoured.
+func TestRedisClientFailsFast(t *testing.T) {
+	c, err := NewRedisClient("redis://127.0.0.1:1/0") // nothing listens on port 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	o := c.(*redis.Client).Options()
+	if o.MaxRetries != 1 || o.DialerRetries != 1 || o.DialTimeout != time.Second {
+		t.Fatalf("defaults: retries %d, dial retries %d, dial timeout %v", o.MaxRetries, o.DialerRetries, o.DialTimeout)
+	}
+	st := NewRedisStore(c, Options{})
+	start := time.Now()
+	_, err = st.Check(context.Background(), Ref{ID: "x", UserKey: UserKey("iss", "u")}, LimitSet{Default: Limits{Idle: time.Minute}}, false)
+	if !IsUnavailable(err) {
+		t.Fatalf("want unavailable, got %v", err)
+	}
+	if d := time.Since(start); d > 800*time.Millisecond {
+		t.Fatalf("an unreachable Redis took %v to fail a check", d)
+	}
+	c2, err := NewRedisClient("redis://127.0.0.1:1/0?max_retries=4&dial_timeout=3s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if o := c2.(*redis.Client).Options(); o.MaxRetries != 4 || o.DialTimeout != 3*time.Second {
+		t.Fatalf("URL parameters not honoured: %d %v", o.MaxRetries, o.DialTimeout)
+	}
+}
