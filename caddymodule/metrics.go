@@ -28,7 +28,8 @@ const activeCountEvery = 15 * time.Second
 
 // newMetrics registers the collectors in reg, or reuses those another
 // session_gate handler of the same config registered.
-func newMetrics(reg *prometheus.Registry, store session.Store) *metrics {
+// The active-sessions gauge counts under the limits limits returns.
+func newMetrics(reg *prometheus.Registry, store session.Store, limits func() session.LimitSet) *metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry() // not collected, but keeps the gateway simple
 	}
@@ -51,7 +52,7 @@ func newMetrics(reg *prometheus.Registry, store session.Store) *metrics {
 			Help: "Session checks that failed because the store was unavailable (requests refused).",
 		})),
 	}
-	counter := &activeCounter{store: store}
+	counter := &activeCounter{store: store, limits: limits}
 	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: metricsNamespace, Name: "sessions_active",
 		Help: "Live sessions in the store (all users and devices; refreshed at most every 15s).",
@@ -90,7 +91,8 @@ func (m *metrics) SessionCheck(d time.Duration, err error) {
 
 // activeCounter caches the store's session count for the gauge.
 type activeCounter struct {
-	store session.Store
+	store  session.Store
+	limits func() session.LimitSet
 
 	mu   sync.Mutex
 	at   time.Time
@@ -105,7 +107,7 @@ func (a *activeCounter) value() float64 {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if n, err := a.store.CountSessions(ctx); err == nil {
+	if n, err := a.store.CountSessions(ctx, a.limits()); err == nil {
 		a.last, a.at = float64(n), time.Now()
 	}
 	return a.last

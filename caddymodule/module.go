@@ -77,7 +77,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	gw, err := gateway.New(gateway.Options{
 		Settings: &settings, Store: store, RP: rp, Sealer: sealer,
 		Logger: h.logger, Audit: ctx.Logger(auditLog{}),
-		Metrics: newMetrics(ctx.GetMetricsRegistry(), store),
+		Metrics: newMetrics(ctx.GetMetricsRegistry(), store, func() session.LimitSet {
+			if h.gw == nil {
+				return session.LimitSet{}
+			}
+			return h.gw.Limits()
+		}),
 	})
 	if err != nil {
 		return fmt.Errorf("session_gate: %w", err)

@@ -63,6 +63,21 @@ func (g *Gateway) readSessionCookie(r *http.Request) (session.Ref, bool) {
 	return ref, true
 }
 
+// sessionCookieBudget is the longest session cookie value the gateway
+// writes: browsers keep cookies up to 4,096 bytes of name, value and
+// attributes.
+const sessionCookieBudget = 3600
+
+// identityFitsCookie reports whether the session's display claims fit in its
+// sealed cookie; when they do not (hundreds of groups, say), the store keeps
+// them instead.
+func (g *Gateway) identityFitsCookie(s *session.Session) bool {
+	trial := *s
+	trial.CreatedAt = g.now() // same length as the sign-in time the store sets
+	v, err := g.sealer.Seal(sessionCookieSealKey, trial.Ref())
+	return err == nil && len(v) <= sessionCookieBudget
+}
+
 func (g *Gateway) writeSessionCookie(w http.ResponseWriter, r *http.Request, s *session.Session, l session.Limits) error {
 	v, err := g.sealer.Seal(sessionCookieSealKey, s.Ref())
 	if err != nil {

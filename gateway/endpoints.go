@@ -129,6 +129,7 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s := g.newSession(r, id)
+	s.IdentityInStore = !g.identityFitsCookie(s)
 	limits := g.limits()
 	ended, err := g.store.Create(r.Context(), s, limits, session.CreateOptions{MaxSessions: g.cfg.MaxSessions})
 	if err != nil {

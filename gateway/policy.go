@@ -68,6 +68,10 @@ func buildLimits(cfg *config.Settings, org *OrgPolicy) session.LimitSet {
 // limits returns the policy in force.
 func (g *Gateway) limits() session.LimitSet { return g.policy.Load().limits }
 
+// Limits returns the session limits in force: the configured policies with
+// the organisation's runtime absolute timer applied.
+func (g *Gateway) Limits() session.LimitSet { return g.limits() }
+
 // orgPolicy returns the organization policy in force, nil when a manager
 // has not set one.
 func (g *Gateway) orgPolicy() *OrgPolicy { return g.policy.Load().org }

@@ -228,13 +228,13 @@ func contractBookkeeping(t *testing.T, f storeFactory) {
 	if err := st.End(ctx, c.Ref(), session.ReasonLogout); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := st.CountSessions(ctx); err != nil || n != 3 {
+	if n, err := st.CountSessions(ctx, policy); err != nil || n != 3 {
 		t.Fatalf("count: %d %v", n, err)
 	}
 	if err := st.End(ctx, b.Ref(), session.ReasonBackchannel); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := st.CountSessions(ctx); n != 2 {
+	if n, _ := st.CountSessions(ctx, policy); n != 2 {
 		t.Fatalf("count after an end (tombstones do not count): %d", n)
 	}
 }

@@ -15,6 +15,10 @@ import (
 )
 
 var (
+	//go:embed lua/clock.lua
+	clockLua string
+	//go:embed lua/policy.lua
+	policyLua string
 	//go:embed lua/check.lua
 	checkLua string
 	//go:embed lua/create.lua
@@ -28,10 +32,16 @@ var (
 )
 
 // RedisStore keeps sessions in Redis (single server, Sentinel or Cluster).
-// Keys: sg:{<user key>}:s:<id> (hash) and sg:{<user key>}:idx (sorted set of
-// the user's session IDs by sign-in time); the hash tag keeps one user's keys
-// in one Cluster slot. Every session key expires at its nearest deadline.
-// Each operation is one Lua script run (EVALSHA), timed by Redis TIME.
+//
+// One hash per user, sg:{<user key>}: field = session ID, value = a compact
+// record of the session's timers, policy and device (tombstones in place of
+// ended sessions), plus the user's subject; the hash tag keeps it in one
+// Cluster slot. The display claims travel in the sealed cookie (Ref.Identity)
+// unless they are too large for it. The hash lives as long as the latest
+// deadline in it; ended and expired entries are pruned when the user signs in
+// or lists devices. Provider sessions are indexed in 4,096 small bucket
+// hashes, sg:sid:<bucket>. Each operation is one Lua script run (EVALSHA),
+// timed by Redis TIME. Needs Redis 6.2 or later (HRANDFIELD).
 type RedisStore struct {
 	client redis.UniversalClient
 	opts   Options
@@ -45,14 +55,15 @@ type RedisStore struct {
 // NewRedisStore returns a store using client; the caller owns the client.
 func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 	opts.setDefaults()
+	onUser := func(body string) *redis.Script { return redis.NewScript(clockLua + policyLua + body) }
 	return &RedisStore{
 		client: client,
 		opts:   opts,
-		check:  redis.NewScript(checkLua),
-		create: redis.NewScript(createLua),
-		end:    redis.NewScript(endLua),
-		list:   redis.NewScript(listLua),
-		sid:    redis.NewScript(sidLua),
+		check:  onUser(checkLua),
+		create: onUser(createLua),
+		end:    onUser(endLua),
+		list:   onUser(listLua),
+		sid:    redis.NewScript(clockLua + sidLua),
 	}
 }
 
@@ -126,9 +137,8 @@ func redactURL(s string) string {
 	return s
 }
 
-func sessionKey(userKey, id string) string { return "sg:{" + userKey + "}:s:" + id }
-func sessionPrefix(userKey string) string  { return "sg:{" + userKey + "}:s:" }
-func indexKey(userKey string) string       { return "sg:{" + userKey + "}:idx" }
+// userKeyName is the Redis key of a user's hash.
+func userKeyName(userKey string) string { return "sg:{" + userKey + "}" }
 
 func (r *RedisStore) nowArg() string {
 	if r.opts.Clock == nil {
@@ -159,26 +169,18 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitSet, op
 	if !validUserKey(s.UserKey) {
 		return nil, fmt.Errorf("create session: invalid user key")
 	}
-	l := limits.For(s.Policy)
-	groups, err := json.Marshal(s.Groups)
-	if err != nil {
-		return nil, fmt.Errorf("create session: %w", err)
-	}
-	claims, err := json.Marshal(s.Claims)
-	if err != nil {
-		return nil, fmt.Errorf("create session: %w", err)
-	}
-	args := []any{r.nowArg(), s.ID, l.Idle.Milliseconds(), l.Absolute.Milliseconds(), opts.MaxSessions,
-		r.opts.TombstoneTTL.Milliseconds()}
-	// only fields with a value: every byte is kept once per live session
-	for _, f := range [][2]string{{"sub", s.Subject}, {"name", s.Name}, {"email", s.Email}, {"groups", string(groups)},
-		{"pol", s.Policy}, {"sid", s.IdPSessionID}, {"dev", s.Device}, {"ip", s.IP}, {"xc", string(claims)}} {
-		if f[1] != "" && f[1] != "null" && f[1] != "{}" {
-			args = append(args, f[0], f[1])
+	stored := ""
+	if s.IdentityInStore {
+		b, err := json.Marshal(s.Identity())
+		if err != nil {
+			return nil, fmt.Errorf("create session: %w", err)
 		}
+		stored = string(b)
 	}
-	res, err := r.create.Run(ctx, r.client,
-		[]string{sessionKey(s.UserKey, s.ID), indexKey(s.UserKey), sessionPrefix(s.UserKey)}, args...).Slice()
+	tail := sidTag(s.IdPSessionID) + "|" + recordSafe(s.Device) + "|" + recordSafe(s.IP)
+	args := append(r.commonArgs(limits), s.ID, recordSafe(s.Policy), tail, opts.MaxSessions, s.Subject, stored)
+	args = append(args, groupLimitArgs(limits)...)
+	res, err := r.create.Run(ctx, r.client, []string{userKeyName(s.UserKey)}, args...).Slice()
 	if err != nil {
 		return nil, unavailable("create session", err)
 	}
@@ -188,10 +190,29 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitSet, op
 	for _, v := range res[1:] {
 		ended = append(ended, toString(v))
 	}
-	if err := r.indexIdPSession(ctx, s, l); err != nil {
+	if err := r.indexIdPSession(ctx, s, limits.For(s.Policy)); err != nil {
 		return ended, err
 	}
 	return ended, nil
+}
+
+// commonArgs are the first script arguments on a user's hash: now, the
+// default limits and the tombstone TTL (see lua/policy.lua).
+func (r *RedisStore) commonArgs(limits LimitSet) []any {
+	return []any{r.nowArg(), limits.Default.Idle.Milliseconds(), limits.Default.Absolute.Milliseconds(),
+		r.opts.TombstoneTTL.Milliseconds()}
+}
+
+// recordSafe keeps the record's separator out of a field.
+func recordSafe(v string) string { return strings.ReplaceAll(v, "|", "/") }
+
+// sidTag is a short digest of a provider session ID kept in the record, to
+// find a user's sessions of one provider session.
+func sidTag(sid string) string {
+	if sid == "" {
+		return ""
+	}
+	return digest("sid\x00" + sid)[:10]
 }
 
 // groupLimitArgs lists the group policies as script arguments: triples of
@@ -206,19 +227,18 @@ func groupLimitArgs(limits LimitSet) []any {
 
 // Check implements Store.
 func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activity bool) (CheckResult, error) {
-	if !validUserKey(ref.UserKey) {
+	if !validUserKey(ref.UserKey) || !validSessionID(ref.ID) {
 		return CheckResult{Reason: ReasonEnded, Now: time.Now()}, nil
 	}
 	act := "0"
 	if activity {
 		act = "1"
 	}
-	args := []any{r.nowArg(), act, ref.ID, limits.Default.Idle.Milliseconds(), limits.Default.Absolute.Milliseconds(),
-		r.opts.TombstoneTTL.Milliseconds(), ref.CreatedAt}
 	own := limits.For(ref.Policy)
-	args = append(args, own.Idle.Milliseconds(), own.Absolute.Milliseconds(), ref.Subject)
+	args := append(r.commonArgs(limits), act, ref.ID, ref.CreatedAt, own.Idle.Milliseconds(), own.Absolute.Milliseconds(),
+		ref.Subject)
 	args = append(args, groupLimitArgs(limits)...)
-	res, err := r.check.Run(ctx, r.client, []string{sessionKey(ref.UserKey, ref.ID), indexKey(ref.UserKey)}, args...).Slice()
+	res, err := r.check.Run(ctx, r.client, []string{userKeyName(ref.UserKey)}, args...).Slice()
 	if err != nil {
 		return CheckResult{}, unavailable("check session", err)
 	}
@@ -227,18 +247,18 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 	case "V":
 		la, idleAt, absAt := toInt(res[2]), toInt(res[3]), toInt(res[4])
 		s := &Session{
-			ID: ref.ID, UserKey: ref.UserKey,
-			Subject: toString(res[5]), Name: toString(res[6]), Email: toString(res[7]),
-			IdPSessionID: toString(res[9]), Policy: toString(res[10]),
-			CreatedAt: time.UnixMilli(toInt(res[11])), LastActivity: time.UnixMilli(la),
+			ID: ref.ID, UserKey: ref.UserKey, Subject: ref.Subject, Policy: toString(res[5]),
+			CreatedAt: time.UnixMilli(toInt(res[6])), LastActivity: time.UnixMilli(la),
 		}
-		if g := toString(res[8]); g != "" && g != "null" {
-			if err := json.Unmarshal([]byte(g), &s.Groups); err != nil {
-				return CheckResult{}, fmt.Errorf("check session: corrupt groups: %w", err)
+		if stored := toString(res[7]); stored != "" {
+			var id Identity
+			if err := json.Unmarshal([]byte(stored), &id); err != nil {
+				return CheckResult{}, fmt.Errorf("check session: corrupt claims: %w", err)
 			}
-		}
-		if err := unmarshalClaims(toString(res[12]), s); err != nil {
-			return CheckResult{}, fmt.Errorf("check session: %w", err)
+			s.SetIdentity(&id)
+			s.IdentityInStore = true
+		} else {
+			s.SetIdentity(ref.Identity)
 		}
 		out.Valid, out.Session = true, s
 		out.IdleDeadline = time.UnixMilli(idleAt)
@@ -247,8 +267,8 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 		}
 	default: // "X" (this check found the end) or "E" (ended earlier)
 		out.Ended = toString(res[1]) == "X"
-		if out.Ended && len(res) > 3 {
-			out.Subject = toString(res[3])
+		if out.Ended {
+			out.Subject = ref.Subject
 		}
 		out.Reason = Reason(toString(res[2]))
 		if !out.Reason.Valid() {
@@ -258,52 +278,52 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 	return out, nil
 }
 
-// Get implements Store.
+// validSessionID guards field names: session IDs are base64url.
+func validSessionID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Get implements Store: the session's timers, policy and device (and its
+// display claims only when the store keeps them).
 func (r *RedisStore) Get(ctx context.Context, ref Ref) (*Session, error) {
-	if !validUserKey(ref.UserKey) {
+	if !validUserKey(ref.UserKey) || !validSessionID(ref.ID) {
 		return nil, nil
 	}
-	m, err := r.client.HGetAll(ctx, sessionKey(ref.UserKey, ref.ID)).Result()
+	v, err := r.client.HMGet(ctx, userKeyName(ref.UserKey), ref.ID, "@", ref.ID+":i").Result()
 	if err != nil {
 		return nil, unavailable("get session", err)
 	}
-	if m["ca"] == "" || m["end"] != "" {
+	rec, ok := parseRecord(toString(v[0]))
+	if !ok {
 		return nil, nil
 	}
-	s, err := sessionFromFields(ref.ID, ref.UserKey, m)
-	if err != nil {
-		return nil, fmt.Errorf("get session: %w", err)
-	}
-	return s, nil
-}
-
-func sessionFromFields(id, userKey string, m map[string]string) (*Session, error) {
-	ca, _ := strconv.ParseInt(m["ca"], 10, 64)
-	la, _ := strconv.ParseInt(m["la"], 10, 64)
-	s := &Session{
-		ID: id, UserKey: userKey, Subject: m["sub"], Name: m["name"], Email: m["email"],
-		Policy: m["pol"], IdPSessionID: m["sid"], Device: m["dev"], IP: m["ip"],
-		CreatedAt: time.UnixMilli(ca), LastActivity: time.UnixMilli(la),
-	}
-	if g := m["groups"]; g != "" && g != "null" {
-		if err := json.Unmarshal([]byte(g), &s.Groups); err != nil {
-			return nil, fmt.Errorf("corrupt groups: %w", err)
+	s := rec.session(ref.ID, ref.UserKey, toString(v[1]))
+	if stored := toString(v[2]); stored != "" {
+		var id Identity
+		if err := json.Unmarshal([]byte(stored), &id); err != nil {
+			return nil, fmt.Errorf("get session: corrupt claims: %w", err)
 		}
-	}
-	if err := unmarshalClaims(m["xc"], s); err != nil {
-		return nil, err
+		s.SetIdentity(&id)
+		s.IdentityInStore = true
 	}
 	return s, nil
 }
 
 // End implements Store.
 func (r *RedisStore) End(ctx context.Context, ref Ref, reason Reason) error {
-	if !validUserKey(ref.UserKey) {
+	if !validUserKey(ref.UserKey) || !validSessionID(ref.ID) {
 		return nil
 	}
-	err := r.end.Run(ctx, r.client, []string{sessionKey(ref.UserKey, ref.ID), indexKey(ref.UserKey)},
-		ref.ID, string(reason), r.opts.TombstoneTTL.Milliseconds()).Err()
-	if err != nil {
+	args := append(r.commonArgs(LimitSet{}), ref.ID, string(reason))
+	if err := r.end.Run(ctx, r.client, []string{userKeyName(ref.UserKey)}, args...).Err(); err != nil {
 		return unavailable("end session", err)
 	}
 	return nil
@@ -314,40 +334,19 @@ func (r *RedisStore) List(ctx context.Context, userKey string, limits LimitSet) 
 	if !validUserKey(userKey) {
 		return nil, nil
 	}
-	res, err := r.list.Run(ctx, r.client, []string{indexKey(userKey), sessionPrefix(userKey)}, r.nowArg()).Slice()
+	args := append(r.commonArgs(limits), groupLimitArgs(limits)...)
+	res, err := r.list.Run(ctx, r.client, []string{userKeyName(userKey)}, args...).Slice()
 	if err != nil {
 		return nil, unavailable("list sessions", err)
 	}
-	now := time.UnixMilli(toInt(res[0]))
-	names := []string{"ca", "la", "pol", "sub", "name", "email", "groups", "sid", "dev", "ip"}
+	subject := toString(res[1])
 	var out []*Session
-	for i := 1; i+1 < len(res); i += 2 {
-		vals, _ := res[i+1].([]any)
-		m := make(map[string]string, len(names))
-		for j, n := range names {
-			if j < len(vals) {
-				m[n] = toString(vals[j])
-			}
-		}
-		s, err := sessionFromFields(toString(res[i]), userKey, m)
-		if err != nil {
-			return nil, fmt.Errorf("list sessions: %w", err)
-		}
-		if valid, _ := Evaluate(s.CreatedAt, s.LastActivity, limits.For(s.Policy), now); valid {
-			out = append(out, s)
+	for i := 2; i+1 < len(res); i += 2 {
+		if rec, ok := parseRecord(toString(res[i+1])); ok {
+			out = append(out, rec.session(toString(res[i]), userKey, subject))
 		}
 	}
 	return out, nil
-}
-
-func unmarshalClaims(raw string, s *Session) error {
-	if raw == "" || raw == "null" {
-		return nil
-	}
-	if err := json.Unmarshal([]byte(raw), &s.Claims); err != nil {
-		return fmt.Errorf("corrupt claims: %w", err)
-	}
-	return nil
 }
 
 // Close implements Store; the client belongs to the caller and stays open.

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,9 +14,14 @@ import (
 
 // Keys outside any user's hash tag, each in a slot of its own.
 func directoryKey(name string) string { return "sg:who:" + digest(normalizeName(name)) }
-func idpSessionKey(sid string) string { return "sg:sid:" + digest(sid) }
-func onceKey(key string) string       { return "sg:once:" + digest(key) }
-func settingKey(name string) string   { return "sg:setting:" + name }
+
+// idpSessionBucket and idpSessionField place a provider session in one of
+// 4,096 bucket hashes: small hashes that Redis keeps compact (listpack) up
+// to about half a million live provider sessions.
+func idpSessionBucket(sid string) string { return "sg:sid:" + digest(sid)[:3] }
+func idpSessionField(sid string) string  { return digest(sid)[3:19] }
+func onceKey(key string) string          { return "sg:once:" + digest(key) }
+func settingKey(name string) string      { return "sg:setting:" + name }
 
 func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
@@ -58,12 +62,8 @@ func (r *RedisStore) LookupUser(ctx context.Context, name string) (string, error
 	return v, nil
 }
 
-// maxRefsPerIdPSession bounds the sessions remembered under one provider
-// session (one per site of the same Redis, and re-sign-ins).
-const maxRefsPerIdPSession = 8
-
-// indexIdPSession records a new session under its provider session ID for
-// as long as the session can live.
+// indexIdPSession records which user a provider session belongs to, for
+// as long as its sessions can live.
 func (r *RedisStore) indexIdPSession(ctx context.Context, s *Session, l Limits) error {
 	if s.IdPSessionID == "" {
 		return nil
@@ -75,33 +75,40 @@ func (r *RedisStore) indexIdPSession(ctx context.Context, s *Session, l Limits) 
 	if l.Absolute == 0 {
 		ttl = directoryTTL
 	}
-	ref := s.UserKey + "/" + s.ID + "/" + strconv.FormatInt(s.CreatedAt.UnixMilli(), 10)
-	err := r.sid.Run(ctx, r.client, []string{idpSessionKey(s.IdPSessionID)}, ref, ttl.Milliseconds(), maxRefsPerIdPSession).Err()
+	err := r.sid.Run(ctx, r.client, []string{idpSessionBucket(s.IdPSessionID)}, r.nowArg(),
+		idpSessionField(s.IdPSessionID), s.UserKey, ttl.Milliseconds()).Err()
 	if err != nil {
 		return unavailable("index provider session", err)
 	}
 	return nil
 }
 
-// SessionsForIdPSession implements Store.
+// SessionsForIdPSession implements Store: the index names the user, whose
+// hash names the sessions (by a digest of the sid in each record).
 func (r *RedisStore) SessionsForIdPSession(ctx context.Context, sid string) ([]Ref, error) {
-	v, err := r.client.Get(ctx, idpSessionKey(sid)).Result()
+	v, err := r.client.HGet(ctx, idpSessionBucket(sid), idpSessionField(sid)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, unavailable("find provider session", err)
 	}
-	members := strings.Fields(v)
+	users, _, _ := strings.Cut(v, "|")
+	tag := sidTag(sid)
 	var out []Ref
-	for _, m := range members {
-		parts := strings.SplitN(m, "/", 3)
-		if len(parts) != 3 || !validUserKey(parts[0]) {
+	for _, userKey := range strings.Fields(users) {
+		if !validUserKey(userKey) {
 			continue
 		}
-		ref := Ref{UserKey: parts[0], ID: parts[1]}
-		ref.CreatedAt, _ = strconv.ParseInt(parts[2], 10, 64)
-		out = append(out, ref)
+		all, err := r.client.HGetAll(ctx, userKeyName(userKey)).Result()
+		if err != nil {
+			return nil, unavailable("find provider session", err)
+		}
+		for id, val := range all {
+			if rec, ok := parseRecord(val); ok && rec.sidTag == tag {
+				out = append(out, Ref{ID: id, UserKey: userKey, CreatedAt: rec.created.UnixMilli(), Policy: rec.policy})
+			}
+		}
 	}
 	return out, nil
 }
@@ -135,14 +142,17 @@ func (r *RedisStore) SetSetting(ctx context.Context, name, value string) error {
 	return nil
 }
 
-// CountSessions implements Store: it scans the session keys (tombstones,
-// which hold only an "end" field, are not counted). On a Cluster it scans
-// every master.
-func (r *RedisStore) CountSessions(ctx context.Context) (int, error) {
+// CountSessions implements Store: it scans the users' hashes and counts the
+// sessions within their deadlines. On a Cluster it scans every master.
+func (r *RedisStore) CountSessions(ctx context.Context, limits LimitSet) (int, error) {
+	now := time.Now()
+	if r.opts.Clock != nil {
+		now = r.opts.Clock()
+	}
 	if c, ok := r.client.(*redis.ClusterClient); ok {
 		var total atomic.Int64
 		err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-			n, err := countSessionKeys(ctx, node)
+			n, err := countSessions(ctx, node, limits, now)
 			total.Add(int64(n))
 			return err
 		})
@@ -151,25 +161,25 @@ func (r *RedisStore) CountSessions(ctx context.Context) (int, error) {
 		}
 		return int(total.Load()), nil
 	}
-	n, err := countSessionKeys(ctx, r.client)
+	n, err := countSessions(ctx, r.client, limits, now)
 	if err != nil {
 		return 0, unavailable("count sessions", err)
 	}
 	return n, nil
 }
 
-func countSessionKeys(ctx context.Context, c redis.Cmdable) (int, error) {
+func countSessions(ctx context.Context, c redis.Cmdable, limits LimitSet, now time.Time) (int, error) {
 	n := 0
 	var cursor uint64
 	for {
-		keys, next, err := c.Scan(ctx, cursor, "sg:{*}:s:*", 1000).Result()
+		keys, next, err := c.ScanType(ctx, cursor, "sg:{*}", 1000, "hash").Result()
 		if err != nil {
 			return 0, err
 		}
 		if len(keys) > 0 {
 			cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for _, k := range keys {
-					p.HExists(ctx, k, "ca")
+					p.HVals(ctx, k)
 				}
 				return nil
 			})
@@ -177,8 +187,11 @@ func countSessionKeys(ctx context.Context, c redis.Cmdable) (int, error) {
 				return 0, err
 			}
 			for _, cmd := range cmds {
-				if b, _ := cmd.(*redis.BoolCmd).Result(); b {
-					n++
+				vals, _ := cmd.(*redis.StringSliceCmd).Result()
+				for _, v := range vals {
+					if rec, ok := parseRecord(v); ok && rec.live(limits, now) {
+						n++
+					}
 				}
 			}
 		}

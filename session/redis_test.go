@@ -2,12 +2,15 @@ package session
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiongate/sessiongate/internal/testclock"
 	"github.com/sessiongate/sessiongate/internal/testredis"
 )
 
@@ -28,7 +31,9 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	}
 }
 
-func TestRedisKeyTTLFollowsNearestDeadline(t *testing.T) {
+// The user's hash lives until the latest deadline in it: a new session's
+// nearest deadline, extended by activity, never shortened.
+func TestRedisUserHashTTLCoversLatestDeadline(t *testing.T) {
 	srv := testredis.Start(t)
 	client := srv.Client(t)
 	st := NewRedisStore(client, Options{}) // Redis TIME
@@ -38,21 +43,119 @@ func TestRedisKeyTTLFollowsNearestDeadline(t *testing.T) {
 	if _, err := st.Create(ctx, s, ls, CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	ttl := client.PTTL(ctx, sessionKey(s.UserKey, s.ID)).Val()
-	if ttl <= 14*time.Minute || ttl > 15*time.Minute {
-		t.Fatalf("new session TTL %v, want the 15m idle deadline", ttl)
+	key := userKeyName(s.UserKey)
+	if ttl := client.PTTL(ctx, key).Val(); ttl <= 14*time.Minute || ttl > 15*time.Minute {
+		t.Fatalf("new session: hash TTL %v, want the 15m idle deadline", ttl)
 	}
-	// when the absolute deadline is nearer, it is the TTL
-	short := LimitSet{Default: Limits{Idle: 15 * time.Minute, Absolute: 10 * time.Minute}}
-	if res, err := st.Check(ctx, s.Ref(), short, true); err != nil || !res.Valid {
+	// a longer idle limit (a reload) and activity move the deadline later
+	longer := LimitSet{Default: Limits{Idle: 40 * time.Minute, Absolute: 9 * time.Hour}}
+	if res, err := st.Check(ctx, s.Ref(), longer, true); err != nil || !res.Valid {
 		t.Fatalf("check: %+v %v", res, err)
 	}
-	ttl = client.PTTL(ctx, sessionKey(s.UserKey, s.ID)).Val()
-	if ttl <= 9*time.Minute || ttl > 10*time.Minute {
-		t.Fatalf("TTL %v, want the 10m absolute deadline", ttl)
+	if ttl := client.PTTL(ctx, key).Val(); ttl <= 39*time.Minute || ttl > 40*time.Minute {
+		t.Fatalf("after activity: hash TTL %v, want 40m", ttl)
 	}
-	if idx := client.PTTL(ctx, indexKey(s.UserKey)).Val(); idx <= 8*time.Hour {
-		t.Fatalf("index TTL %v, want about the absolute limit", idx)
+	// a second device with a nearer deadline does not shorten it
+	s2 := &Session{ID: NewID(), UserKey: s.UserKey, Subject: "ttl-user"}
+	if _, err := st.Create(ctx, s2, ls, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := client.PTTL(ctx, key).Val(); ttl <= 39*time.Minute {
+		t.Fatalf("second device shortened the hash TTL to %v", ttl)
+	}
+	// ending a session keeps its tombstone for the tombstone TTL (24h)
+	if err := st.End(ctx, s2.Ref(), ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := client.PTTL(ctx, key).Val(); ttl <= 23*time.Hour {
+		t.Fatalf("after a tombstone: hash TTL %v, want 24h", ttl)
+	}
+}
+
+// A user's hash holds one compact record per live session and is pruned at
+// sign-in: sessions past a deadline become small tombstones (reported once
+// to their device), tombstones past their time go.
+func TestRedisUserHashIsPrunedAtSignIn(t *testing.T) {
+	srv := testredis.Start(t)
+	client := srv.Client(t)
+	clock := testclock.New()
+	st := NewRedisStore(client, Options{Clock: clock.Now, TombstoneTTL: time.Hour})
+	ctx := context.Background()
+	ls := LimitSet{Default: Limits{Idle: 10 * time.Minute, Absolute: 8 * time.Hour}}
+	user := UserKey("iss", "prune-user")
+	old := &Session{ID: NewID(), UserKey: user, Subject: "prune-user", Device: "Edge | Windows", IP: "10.0.0.1",
+		IdPSessionID: "sid-1", Name: "A Long Display Name"}
+	if _, err := st.Create(ctx, old, ls, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rec := client.HGet(ctx, userKeyName(user), old.ID).Val()
+	if len(rec) > 64 {
+		t.Fatalf("record %q is %d bytes: over Redis's compact-hash value limit (64)", rec, len(rec))
+	}
+	if strings.Contains(rec, "Long Display Name") {
+		t.Fatalf("display claims stored although they travel in the cookie: %q", rec)
+	}
+	clock.Advance(11 * time.Minute) // old is past its idle deadline
+	fresh := &Session{ID: NewID(), UserKey: user, Subject: "prune-user"}
+	if _, err := st.Create(ctx, fresh, ls, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := client.HGet(ctx, userKeyName(user), old.ID).Val(); !strings.HasPrefix(v, "?idle|") {
+		t.Fatalf("expired session pruned to %q, want an unreported idle tombstone", v)
+	}
+	// its device still learns why, exactly once
+	res, err := st.Check(ctx, old.Ref(), ls, false)
+	if err != nil || res.Valid || res.Reason != ReasonIdle || !res.Ended || res.Subject != "prune-user" {
+		t.Fatalf("first check after pruning: %+v", res)
+	}
+	if res, _ := st.Check(ctx, old.Ref(), ls, false); res.Ended || res.Reason != ReasonIdle {
+		t.Fatalf("second check: %+v", res)
+	}
+	clock.Advance(2 * time.Hour) // the tombstone's time has passed; fresh expired too
+	third := &Session{ID: NewID(), UserKey: user, Subject: "prune-user"}
+	if _, err := st.Create(ctx, third, ls, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if client.HExists(ctx, userKeyName(user), old.ID).Val() {
+		t.Fatal("tombstone kept past its time")
+	}
+	if n := client.HLen(ctx, userKeyName(user)).Val(); n != 3 { // fresh's tombstone, third, "@"
+		t.Fatalf("hash has %d fields, want 3: %v", n, client.HGetAll(ctx, userKeyName(user)).Val())
+	}
+}
+
+// Display claims too large for a cookie are kept in the store instead.
+func TestRedisKeepsIdentityWhenAsked(t *testing.T) {
+	srv := testredis.Start(t)
+	client := srv.Client(t)
+	st := NewRedisStore(client, Options{})
+	ctx := context.Background()
+	ls := LimitSet{Default: Limits{Idle: 10 * time.Minute}}
+	groups := make([]string, 300)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("group-with-a-long-name-%03d", i)
+	}
+	s := &Session{ID: NewID(), UserKey: UserKey("iss", "big"), Subject: "big", Name: "Big", Groups: groups,
+		IdPSessionID: "sid-big", IdentityInStore: true}
+	if _, err := st.Create(ctx, s, ls, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ref := s.Ref()
+	if ref.Identity != nil {
+		t.Fatal("the cookie reference carries claims the store keeps")
+	}
+	res, err := st.Check(ctx, ref, ls, false)
+	if err != nil || !res.Valid {
+		t.Fatalf("check: %+v %v", res, err)
+	}
+	if got := res.Session; got.Name != "Big" || len(got.Groups) != 300 || got.IdPSessionID != "sid-big" {
+		t.Fatalf("claims from the store: %+v", got)
+	}
+	if err := st.End(ctx, ref, ReasonLogout); err != nil {
+		t.Fatal(err)
+	}
+	if client.HExists(ctx, userKeyName(s.UserKey), s.ID+":i").Val() {
+		t.Fatal("claims kept after the session ended")
 	}
 }
 

@@ -37,6 +37,36 @@ type Session struct {
 	LastActivity time.Time
 	// Device is a short user-agent summary, IP the client address at sign-in.
 	Device, IP string
+	// IdentityInStore makes the store keep the display claims (Name, Email,
+	// Groups, Claims, IdPSessionID) instead of the cookie: the gateway sets
+	// it when they would make the cookie too large. Otherwise they travel in
+	// the sealed cookie (Ref.Identity) and the Redis store keeps only the
+	// timers and the device.
+	IdentityInStore bool
+}
+
+// Identity is what the provider said about the user at sign-in, besides the
+// subject: sealed in the session cookie so that the store need not keep it.
+type Identity struct {
+	Name   string            `json:"n,omitempty"`
+	Email  string            `json:"e,omitempty"`
+	Groups []string          `json:"g,omitempty"`
+	Claims map[string]string `json:"x,omitempty"`
+	// SID is the provider's session ID ("sid" claim).
+	SID string `json:"s,omitempty"`
+}
+
+// Identity returns the session's display claims.
+func (s *Session) Identity() *Identity {
+	return &Identity{Name: s.Name, Email: s.Email, Groups: s.Groups, Claims: s.Claims, SID: s.IdPSessionID}
+}
+
+// SetIdentity copies display claims into the session; nil leaves it as is.
+func (s *Session) SetIdentity(id *Identity) {
+	if id == nil {
+		return
+	}
+	s.Name, s.Email, s.Groups, s.Claims, s.IdPSessionID = id.Name, id.Email, id.Groups, id.Claims, id.SID
 }
 
 // Ref is what the session cookie carries: enough to find the session with
@@ -52,11 +82,20 @@ type Ref struct {
 	// Subject is the user's subject, so that the audit log names the user of
 	// a session the store has already forgotten.
 	Subject string `json:"s,omitempty"`
+	// Identity is the user's display claims from the sign-in; nil when the
+	// store keeps them (Session.IdentityInStore) or for a Ref that only
+	// names a session (ending it, listing it).
+	Identity *Identity `json:"d,omitempty"`
 }
 
-// Ref returns the cookie reference for s.
+// Ref returns the cookie reference for s, with its display claims unless
+// the store keeps them.
 func (s *Session) Ref() Ref {
-	return Ref{ID: s.ID, UserKey: s.UserKey, CreatedAt: s.CreatedAt.UnixMilli(), Policy: s.Policy, Subject: s.Subject}
+	ref := Ref{ID: s.ID, UserKey: s.UserKey, CreatedAt: s.CreatedAt.UnixMilli(), Policy: s.Policy, Subject: s.Subject}
+	if !s.IdentityInStore {
+		ref.Identity = s.Identity()
+	}
+	return ref
 }
 
 // NewID returns a new random 256-bit identifier, base64url without padding.

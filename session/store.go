@@ -78,9 +78,9 @@ type Store interface {
 	Setting(ctx context.Context, name string) (string, error)
 	// SetSetting stores a runtime setting shared by every gateway node.
 	SetSetting(ctx context.Context, name, value string) error
-	// CountSessions counts the live sessions of all users (for the active
+	// CountSessions counts the sessions of all users within their deadlines under limits (for the active
 	// sessions gauge; it may scan the store, so call it sparingly).
-	CountSessions(ctx context.Context) (int, error)
+	CountSessions(ctx context.Context, limits LimitSet) (int, error)
 	// Close releases the store's resources.
 	Close() error
 }

@@ -482,7 +482,7 @@ func (h *harness) profile(ctx context.Context, conns int) (*ProfileSummary, erro
 // synthetic sessions (measuring memory), and measures again.
 func (h *harness) liveSessions(ctx context.Context, rep *Report) error {
 	conns := rep.maxConns()
-	hashBytes, idToken, err := signedInSession(ctx, h.env.redis)
+	hashBytes, record, err := signedInSession(ctx, h.env.redis)
 	if err != nil {
 		return err
 	}
@@ -505,11 +505,12 @@ func (h *harness) liveSessions(ctx context.Context, rep *Report) error {
 		return err
 	}
 	h.logf("creating %d sessions (%d devices per user) through RedisStore.Create …", h.cfg.Sessions, h.cfg.Devices)
-	mem, err := createSessions(ctx, h.env.redis, h.cfg.Sessions, h.cfg.Devices)
+	mem, err := createSessions(ctx, h.env.redis, h.cfg.Sessions, h.cfg.Devices, 0)
 	if err != nil {
 		return err
 	}
-	mem.SignedInHashBytes, mem.SignedInIDToken = hashBytes, idToken
+	mem.SignedInHashBytes, mem.SignedInRecord = hashBytes, record
+	mem.SignedInCookie = int64(len(h.env.cookie[siteRedis]))
 	rep.Memory = mem
 	if err := pair(live.With, live.ProxyWith, fmt.Sprintf("with %d live sessions", h.cfg.Sessions)); err != nil {
 		return err
@@ -518,5 +519,11 @@ func (h *harness) liveSessions(ctx context.Context, rep *Report) error {
 		p.finish()
 	}
 	rep.Live = live
+	// the same with one device per user: the user's hash holds one session
+	one := max(h.cfg.Sessions/5, 1)
+	h.logf("creating %d more sessions, one device per user …", one)
+	if mem.OneDevice, err = createSessions(ctx, h.env.redis, one, 1, 10_000_000); err != nil {
+		return err
+	}
 	return nil
 }

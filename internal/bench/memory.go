@@ -22,25 +22,34 @@ type MemoryResult struct {
 	UsedBefore, UsedAfter int64
 	// PerSession is (UsedAfter − UsedBefore) / Sessions.
 	PerSession float64
-	// HashBytes is MEMORY USAGE of one session hash (average over a user's
-	// sessions); IndexBytes of a user's index (sorted set) divided by its
-	// sessions; SIDBytes of one provider-session index (set).
-	HashBytes, IndexBytes, SIDBytes float64
+	// HashBytes is MEMORY USAGE of one user's hash divided by its sessions,
+	// HashEncoding its OBJECT ENCODING; RecordBytes the length of one
+	// session's record in it.
+	HashBytes    float64
+	HashEncoding string
+	RecordBytes  int64
+	// SIDBytes is MEMORY USAGE of one provider-session index bucket divided
+	// by its entries.
+	SIDBytes float64
+	// OneDevice is the same measurement with one device per user (the
+	// user's hash then holds a single session).
+	OneDevice *MemoryResult
 	// DirectoryPerUser is the used_memory growth per user of RememberUser
 	// (the administrator's user directory, written at every sign-in: login
 	// name, email and subject) — per user, not per session.
 	DirectoryPerUser float64
-	// SignedInHashBytes is MEMORY USAGE of the hash of a session created by
-	// a real sign-in through the development provider; SignedInIDToken the
-	// length of an ID token kept in it (0 when the store keeps none).
-	SignedInHashBytes int64
-	SignedInIDToken   int64
+	// SignedInHashBytes is MEMORY USAGE of the user's hash after a real
+	// sign-in through the development provider, SignedInRecord the length
+	// of its session record, SignedInCookie the length of the sealed session
+	// cookie that carries the display claims instead.
+	SignedInHashBytes, SignedInRecord, SignedInCookie int64
 }
 
 // sessionIssuer is the issuer the synthetic sessions' user keys derive from.
 const sessionIssuer = "https://sso.clinic.example/realms/clinic"
 
-// syntheticSession returns device d of user u with realistic field sizes.
+// syntheticSession returns device d of user u with realistic field sizes
+// (display claims included: the store decides what it keeps).
 func syntheticSession(u, d int) *session.Session {
 	first := []string{"Maria", "James", "Aisha", "Chen", "Olivia", "Kwame", "Sofia", "Liam"}[u%8]
 	last := []string{"Lopez", "Okafor", "Nguyen", "Schmidt", "Patel", "Johansson", "Rossi", "Kim"}[(u/8)%8]
@@ -66,7 +75,7 @@ func syntheticSession(u, d int) *session.Session {
 // createSessions creates sessions (devices per user) through
 // session.RedisStore.Create with the benchmark's limits, and measures
 // used_memory before and after.
-func createSessions(ctx context.Context, rs *redisServer, sessions, devices int) (*MemoryResult, error) {
+func createSessions(ctx context.Context, rs *redisServer, sessions, devices, firstUser int) (*MemoryResult, error) {
 	opt, err := redis.ParseURL(rs.URL)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: %w", err)
@@ -87,7 +96,7 @@ func createSessions(ctx context.Context, rs *redisServer, sessions, devices int)
 		return nil, err
 	}
 	err = forEachParallel(ctx, workers, sessions, func(i int) error {
-		s := syntheticSession(i/devices, i%devices)
+		s := syntheticSession(firstUser+i/devices, i%devices)
 		if _, err := store.Create(ctx, s, limits, session.CreateOptions{}); err != nil {
 			return fmt.Errorf("create session %d: %w", i, err)
 		}
@@ -107,39 +116,25 @@ func createSessions(ctx context.Context, rs *redisServer, sessions, devices int)
 	client = redis.NewClient(opt)
 	store = session.NewRedisStore(client, session.Options{})
 
-	// breakdown on user 0's keys
-	u0 := syntheticSession(0, 0)
-	prefix := "sg:{" + u0.UserKey + "}:"
-	keys, err := client.Keys(ctx, prefix+"s:*").Result()
+	// breakdown on the first user's hash and a provider-session bucket
+	u0 := syntheticSession(firstUser, 0)
+	key := "sg:{" + u0.UserKey + "}"
+	n, err := client.MemoryUsage(ctx, key, 0).Result()
 	if err != nil {
-		return nil, fmt.Errorf("redis KEYS: %w", err)
+		return nil, fmt.Errorf("redis MEMORY USAGE: %w", err)
 	}
-	var hashTotal int64
-	for _, k := range keys {
-		n, err := client.MemoryUsage(ctx, k, 0).Result()
-		if err != nil {
-			return nil, fmt.Errorf("redis MEMORY USAGE: %w", err)
-		}
-		hashTotal += n
+	res.HashBytes = float64(n) / float64(devices)
+	if res.HashEncoding, err = client.ObjectEncoding(ctx, key).Result(); err != nil {
+		return nil, fmt.Errorf("redis OBJECT ENCODING: %w", err)
 	}
-	if len(keys) > 0 {
-		res.HashBytes = float64(hashTotal) / float64(len(keys))
-		idx, err := client.MemoryUsage(ctx, prefix+"idx", 0).Result()
-		if err != nil {
-			return nil, fmt.Errorf("redis MEMORY USAGE: %w", err)
-		}
-		res.IndexBytes = float64(idx) / float64(len(keys))
+	if res.RecordBytes, err = client.HStrLen(ctx, key, firstRecordField(ctx, client, key)).Result(); err != nil {
+		return nil, fmt.Errorf("redis HSTRLEN: %w", err)
 	}
-	sids, err := client.Keys(ctx, "sg:sid:*").Result()
-	if err != nil {
-		return nil, fmt.Errorf("redis KEYS: %w", err)
+	if res.SIDBytes, err = bucketBytesPerEntry(ctx, client); err != nil {
+		return nil, err
 	}
-	if len(sids) > 0 {
-		n, err := client.MemoryUsage(ctx, sids[0], 0).Result()
-		if err != nil {
-			return nil, fmt.Errorf("redis MEMORY USAGE: %w", err)
-		}
-		res.SIDBytes = float64(n)
+	if firstUser != 0 {
+		return res, client.Close()
 	}
 
 	// the user directory, per user
@@ -174,10 +169,42 @@ func createSessions(ctx context.Context, rs *redisServer, sessions, devices int)
 	return res, nil
 }
 
-// signedInSession measures the sessions that real sign-ins created (before
-// the synthetic ones exist): MEMORY USAGE of one hash and its ID token's size.
-func signedInSession(ctx context.Context, rs *redisServer) (hashBytes, idToken int64, err error) {
-	keys, err := rs.client.Keys(ctx, "sg:{*}:s:*").Result()
+// firstRecordField returns the field of a session record in a user's hash.
+func firstRecordField(ctx context.Context, client *redis.Client, key string) string {
+	fields, _ := client.HKeys(ctx, key).Result()
+	for _, f := range fields {
+		if f != "@" && !strings.Contains(f, ":") {
+			return f
+		}
+	}
+	return ""
+}
+
+// bucketBytesPerEntry is MEMORY USAGE of a provider-session index bucket
+// divided by its entries.
+func bucketBytesPerEntry(ctx context.Context, client *redis.Client) (float64, error) {
+	keys, _, err := client.Scan(ctx, 0, "sg:sid:*", 1000).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis SCAN: %w", err)
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	n, err := client.MemoryUsage(ctx, keys[0], 0).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis MEMORY USAGE: %w", err)
+	}
+	entries, err := client.HLen(ctx, keys[0]).Result()
+	if err != nil || entries == 0 {
+		return 0, fmt.Errorf("redis HLEN: %w", err)
+	}
+	return float64(n) / float64(entries), nil
+}
+
+// signedInSession measures what real sign-ins created (before the synthetic
+// sessions exist): MEMORY USAGE of one user's hash and its record's length.
+func signedInSession(ctx context.Context, rs *redisServer) (hashBytes, record int64, err error) {
+	keys, err := rs.client.Keys(ctx, "sg:{*}").Result()
 	if err != nil {
 		return 0, 0, fmt.Errorf("redis KEYS: %w", err)
 	}
@@ -187,10 +214,11 @@ func signedInSession(ctx context.Context, rs *redisServer) (hashBytes, idToken i
 	if hashBytes, err = rs.client.MemoryUsage(ctx, keys[0], 0).Result(); err != nil {
 		return 0, 0, fmt.Errorf("redis MEMORY USAGE: %w", err)
 	}
-	if idToken, err = rs.client.HStrLen(ctx, keys[0], "idt").Result(); err != nil {
+	f := firstRecordField(ctx, rs.client, keys[0])
+	if record, err = rs.client.HStrLen(ctx, keys[0], f).Result(); err != nil {
 		return 0, 0, fmt.Errorf("redis HSTRLEN: %w", err)
 	}
-	return hashBytes, idToken, nil
+	return hashBytes, record, nil
 }
 
 // usedMemorySettled returns used_memory once at most clients connections

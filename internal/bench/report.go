@@ -139,6 +139,10 @@ func (r *Report) Markdown() string {
 	if r.Memory != nil {
 		w("| ≤ %.0f bytes of Redis memory per session | %.0f bytes | %s |\n", targetBytesSession, r.Memory.PerSession,
 			verdict(r.Memory.PerSession <= targetBytesSession))
+		if o := r.Memory.OneDevice; o != nil {
+			w("| ≤ %.0f bytes of Redis memory per session, one device per user | %.0f bytes | %s |\n",
+				targetBytesSession, o.PerSession, verdict(o.PerSession <= targetBytesSession))
+		}
 	}
 	if r.Live != nil {
 		loss := r.Live.LossPercent()
@@ -161,26 +165,29 @@ func (r *Report) Markdown() string {
 
 	if mem := r.Memory; mem != nil {
 		w("### Redis memory per session\n\n")
-		w("%s sessions (%s users × %d devices) created through `session.RedisStore.Create` with the fields it "+
-			"takes (sub, name, email, 2–3 groups, provider `sid`, device summary, IP): `used_memory` %s → %s bytes "+
-			"(+%.1f MB), **%.0f bytes per session**. What the store keeps per session: the session hash "+
-			"`sg:{user}:s:<id>` (MEMORY USAGE ≈ %.0f B), a share of the user's index `sg:{user}:idx` "+
-			"(≈ %.0f B per session) and the provider-session index `sg:sid:<hash>` (one string per provider session, ≈ %.0f B, "+
-			"kept as long as its sessions can live); plus the keyspace's dict and expiry "+
-			"entries. Not in the figure: the user directory written at each sign-in (`RememberUser`: login name, "+
-			"email, subject → %.0f bytes per user, i.e. %.0f per session at %d devices).",
+		w("%s sessions (%s users × %d devices) created through `session.RedisStore.Create` from sessions with "+
+			"sub, name, email, 2–3 groups, provider `sid`, device summary and IP: `used_memory` %s → %s bytes "+
+			"(+%.1f MB), **%.0f bytes per session**. ",
 			thousands(int64(mem.Sessions)), thousands(int64(mem.Users)), c.Devices, thousands(mem.UsedBefore),
-			thousands(mem.UsedAfter), float64(mem.UsedAfter-mem.UsedBefore)/1e6, mem.PerSession, mem.HashBytes,
-			mem.IndexBytes, mem.SIDBytes, mem.DirectoryPerUser, mem.DirectoryPerUser/float64(c.Devices), c.Devices)
+			thousands(mem.UsedAfter), float64(mem.UsedAfter-mem.UsedBefore)/1e6, mem.PerSession)
+		w("What the store keeps: one hash per user `sg:{user}` (MEMORY USAGE ≈ %.0f B per session, encoding "+
+			"`%s`) holding a %d-byte record per session (sign-in time, last activity, policy, a digest of the "+
+			"provider `sid`, device, IP) and the user's subject; and one entry per provider session in one of "+
+			"4,096 bucket hashes `sg:sid:<bucket>` (≈ %.0f B per entry); plus the keyspace's dict and expiry "+
+			"entries. The display claims (name, email, groups, extra claims) travel in the sealed session cookie "+
+			"instead, unless they would make it too large.",
+			mem.HashBytes, mem.HashEncoding, mem.RecordBytes, mem.SIDBytes)
+		if o := mem.OneDevice; o != nil {
+			w(" With one device per user (%s more sessions): **%.0f bytes per session** (the user's hash "+
+				"≈ %.0f B, `%s`).", thousands(int64(o.Sessions)), o.PerSession, o.HashBytes, o.HashEncoding)
+		}
+		w(" Not in the figures: the user directory written at each sign-in (`RememberUser`: login name, "+
+			"email, subject → %.0f bytes per user, i.e. %.0f per session at %d devices).",
+			mem.DirectoryPerUser, mem.DirectoryPerUser/float64(c.Devices), c.Devices)
 		if mem.SignedInHashBytes > 0 {
-			w(" For comparison, the hash of a session created by a real sign-in here: %d B (MEMORY USAGE)",
-				mem.SignedInHashBytes)
-			if mem.SignedInIDToken > 0 {
-				w(", of which a %d-byte ID token", mem.SignedInIDToken)
-			} else {
-				w("; no ID token is stored")
-			}
-			w(".")
+			w(" For comparison, after a real sign-in through the development provider here: the user's hash "+
+				"%d B (MEMORY USAGE), its record %d B, the session cookie %d B.",
+				mem.SignedInHashBytes, mem.SignedInRecord, mem.SignedInCookie)
 		}
 		w("\n\n")
 	}
