@@ -56,10 +56,14 @@ func (g *Gateway) readSessionCookie(r *http.Request) (session.Ref, bool) {
 	if err != nil {
 		return session.Ref{}, false
 	}
+	if ref, ok := g.refs.get(c.Value); ok {
+		return ref, true
+	}
 	var ref session.Ref
 	if err := g.sealer.Open(sessionCookieSealKey, c.Value, &ref); err != nil || ref.ID == "" || ref.UserKey == "" {
 		return session.Ref{}, false
 	}
+	g.refs.put(c.Value, ref)
 	return ref, true
 }
 

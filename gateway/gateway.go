@@ -43,6 +43,7 @@ type Gateway struct {
 	store  session.Store
 	rp     *auth.RelyingParty
 	sealer *auth.Sealer
+	refs   *refCache
 	log    *zap.Logger
 	audit  *zap.Logger
 	policyHolder
@@ -78,7 +79,7 @@ func New(o Options) (*Gateway, error) {
 		o.Metrics = nopMetrics{}
 	}
 	g := &Gateway{
-		cfg: o.Settings, store: o.Store, rp: o.RP, sealer: o.Sealer, log: o.Logger, audit: o.Audit,
+		cfg: o.Settings, store: o.Store, rp: o.RP, sealer: o.Sealer, refs: newRefCache(), log: o.Logger, audit: o.Audit,
 		metrics: o.Metrics,
 		now:     o.Now,
 		banner:  inject.NewBanner(),

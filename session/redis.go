@@ -45,12 +45,16 @@ var (
 type RedisStore struct {
 	client redis.UniversalClient
 	opts   Options
-	check  *redis.Script
+	check  *scriptPipeliner
 	create *redis.Script
 	end    *redis.Script
 	list   *redis.Script
 	sid    *redis.Script
 }
+
+// checkPipelines is how many pipelines of session checks are in flight at
+// once (see scriptPipeliner).
+const checkPipelines = 4
 
 // NewRedisStore returns a store using client; the caller owns the client.
 func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
@@ -59,7 +63,7 @@ func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 	return &RedisStore{
 		client: client,
 		opts:   opts,
-		check:  onUser(checkLua),
+		check:  newScriptPipeliner(client, onUser(checkLua), checkPipelines),
 		create: onUser(createLua),
 		end:    onUser(endLua),
 		list:   onUser(listLua),
@@ -238,7 +242,7 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 	args := append(r.commonArgs(limits), act, ref.ID, ref.CreatedAt, own.Idle.Milliseconds(), own.Absolute.Milliseconds(),
 		ref.Subject)
 	args = append(args, groupLimitArgs(limits)...)
-	res, err := r.check.Run(ctx, r.client, []string{userKeyName(ref.UserKey)}, args...).Slice()
+	res, err := r.check.Run(ctx, []string{userKeyName(ref.UserKey)}, args...)
 	if err != nil {
 		return CheckResult{}, unavailable("check session", err)
 	}

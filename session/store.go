@@ -51,13 +51,15 @@ type Store interface {
 	// timer restarts. A session found expired (or already forgotten at its
 	// deadline) is replaced by a tombstone with the reason.
 	Check(ctx context.Context, ref Ref, limits LimitSet, activity bool) (CheckResult, error)
-	// Get returns the full session (with device and IP) without checking or
-	// touching it; nil when it does not exist.
+	// Get returns the session (with device and IP) without checking or
+	// touching it; nil when it does not exist. Display claims (name, email,
+	// groups) may be absent: the Redis store leaves them to the cookie.
 	Get(ctx context.Context, ref Ref) (*Session, error)
 	// End ends one session, remembering reason so that the device's next
 	// request can say why. Ending a missing session is not an error.
 	End(ctx context.Context, ref Ref, reason Reason) error
-	// List returns the live sessions of a user, oldest first.
+	// List returns the live sessions of a user, oldest first (display
+	// claims may be absent, as for Get).
 	List(ctx context.Context, userKey string, limits LimitSet) ([]*Session, error)
 
 	// RememberUser records names (login name, email, subject — compared

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"time"
@@ -42,6 +43,9 @@ type Config struct {
 	BenchTime string
 	// Profile takes a CPU profile of (b) at the highest concurrency.
 	Profile bool
+	// ProfileDir, when set, also keeps CPU profiles of (a), (b) and (c) at
+	// the highest concurrency there (<site>.pprof), for `go tool pprof`.
+	ProfileDir string
 	// Root is the module's root directory (for go test); GoBin the go command.
 	Root, GoBin string
 	// RedisServer is the redis-server binary ("" = from PATH).
@@ -475,7 +479,41 @@ func (h *harness) profile(ctx context.Context, conns int) (*ProfileSummary, erro
 		return nil, fmt.Errorf("profile: %w", err)
 	}
 	defer func() { _ = os.Remove(file) }()
+	if h.cfg.ProfileDir != "" {
+		if err := h.keepProfiles(ctx, conns, file); err != nil {
+			return nil, err
+		}
+	}
 	return summarizeProfile(ctx, h.cfg.GoBin, file)
+}
+
+// keepProfiles copies (b)'s profile to ProfileDir and takes those of (a)
+// and (c) alongside.
+func (h *harness) keepProfiles(ctx context.Context, conns int, siteB string) error {
+	if err := os.MkdirAll(h.cfg.ProfileDir, 0o755); err != nil {
+		return fmt.Errorf("profile dir: %w", err)
+	}
+	data, err := os.ReadFile(siteB)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(h.cfg.ProfileDir, siteRedis+".pprof"), data, 0o644); err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	for _, site := range []string{siteProxy, siteMemory} {
+		file, err := withCPUProfile(func() error {
+			return h.measure(ctx, &Point{}, h.spec(site, conns, h.env.cookie[site]))
+		})
+		if err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		err = os.Rename(file, filepath.Join(h.cfg.ProfileDir, site+".pprof"))
+		if err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+	}
+	h.logf("CPU profiles of (a), (b) and (c) kept in %s", h.cfg.ProfileDir)
+	return nil
 }
 
 // liveSessions measures (b) at the highest concurrency, creates the

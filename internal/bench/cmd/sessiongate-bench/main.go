@@ -42,6 +42,7 @@ func run() error {
 	fs.BoolVar(&cfg.Micro, "micro", cfg.Micro, "run the Go micro-benchmarks")
 	fs.StringVar(&cfg.BenchTime, "benchtime", cfg.BenchTime, "-benchtime of the micro-benchmarks")
 	fs.BoolVar(&cfg.Profile, "profile", cfg.Profile, "CPU-profile scenario (b)")
+	fs.StringVar(&cfg.ProfileDir, "profile-dir", "", "also keep CPU profiles of (a), (b) and (c) in this directory")
 	fs.StringVar(&cfg.Root, "root", cfg.Root, "module root (for go test)")
 	fs.StringVar(&cfg.GoBin, "go", cfg.GoBin, "go command")
 	fs.StringVar(&cfg.RedisServer, "redis-server", "", "redis-server binary (default: from PATH)")
