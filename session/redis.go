@@ -255,12 +255,9 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 			CreatedAt: time.UnixMilli(toInt(res[6])), LastActivity: time.UnixMilli(la),
 		}
 		if stored := toString(res[7]); stored != "" {
-			var id Identity
-			if err := json.Unmarshal([]byte(stored), &id); err != nil {
-				return CheckResult{}, fmt.Errorf("check session: corrupt claims: %w", err)
+			if err := setStoredIdentity(s, stored); err != nil {
+				return CheckResult{}, fmt.Errorf("check session: %w", err)
 			}
-			s.SetIdentity(&id)
-			s.IdentityInStore = true
 		} else {
 			s.SetIdentity(ref.Identity)
 		}
@@ -311,14 +308,23 @@ func (r *RedisStore) Get(ctx context.Context, ref Ref) (*Session, error) {
 	}
 	s := rec.session(ref.ID, ref.UserKey, toString(v[1]))
 	if stored := toString(v[2]); stored != "" {
-		var id Identity
-		if err := json.Unmarshal([]byte(stored), &id); err != nil {
-			return nil, fmt.Errorf("get session: corrupt claims: %w", err)
+		if err := setStoredIdentity(s, stored); err != nil {
+			return nil, fmt.Errorf("get session: %w", err)
 		}
-		s.SetIdentity(&id)
-		s.IdentityInStore = true
 	}
 	return s, nil
+}
+
+// setStoredIdentity gives s the display claims the store kept for it
+// (JSON of an Identity, written by Create when IdentityInStore).
+func setStoredIdentity(s *Session, stored string) error {
+	var id Identity
+	if err := json.Unmarshal([]byte(stored), &id); err != nil {
+		return fmt.Errorf("corrupt claims: %w", err)
+	}
+	s.SetIdentity(&id)
+	s.IdentityInStore = true
+	return nil
 }
 
 // End implements Store.
