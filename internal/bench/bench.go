@@ -1,8 +1,9 @@
 // Package bench is the end-to-end benchmark harness of issue #6: it starts,
 // on loopback, an upstream app, a Redis server, the development OpenID
-// provider and one in-process Caddy with four sites — (a) reverse_proxy
+// provider and one in-process Caddy with five sites — (a) reverse_proxy
 // alone, (b) session_gate with Redis, (c) session_gate with the memory store,
-// (d) as (b) for page navigations (banner injected) — and measures
+// (d) as (b) for page navigations (banner injected), (e) reverse_proxy after
+// one plain Redis PING (the cost of a round trip alone) — and measures
 // throughput and latency from a separate load-generator process, the Redis
 // commands per request, Redis memory per session, the effect of 100,000 live
 // sessions, the Go micro-benchmarks of the hot path and a CPU profile. The
@@ -60,8 +61,8 @@ type Config struct {
 // DefaultConfig returns the settings of `make bench`.
 func DefaultConfig() Config {
 	return Config{
-		Out: "docs/benchmarks.md", Warmup: 500 * time.Millisecond, Duration: 3 * time.Second,
-		Conns: []int{1, 16, 64}, Rounds: 2, Sessions: 100_000, Devices: 4,
+		Out: "docs/benchmarks.md", Warmup: 250 * time.Millisecond, Duration: 1500 * time.Millisecond,
+		Conns: []int{1, 16, 64}, Rounds: 6, Sessions: 100_000, Devices: 4,
 		Micro: true, BenchTime: "1s", Profile: true, Root: ".", GoBin: "go",
 	}
 }
@@ -85,9 +86,39 @@ type Point struct {
 	// RunWall is the wall time of the runs (warm-up and start-up included);
 	// MachineBusy the CPU time all processes of the machine used meanwhile.
 	RunWall, MachineBusy time.Duration
-	// RoundRPS is the req/s of each round.
+	// RoundRPS and RoundP99 are the req/s and the p99 latency of each round.
 	RoundRPS  []float64
+	RoundP99  []time.Duration
 	latencies []int64
+}
+
+// Paired compares p with ref round by round — each round measured p right
+// after ref at the same concurrency, so a change in the machine's speed
+// between rounds cancels out — and returns the median, lowest and highest
+// ratio of req/s and the median difference of p99 latency.
+func (p *Point) Paired(ref *Point) (ratio, lo, hi float64, addedP99 time.Duration) {
+	n := min(len(p.RoundRPS), len(ref.RoundRPS), len(p.RoundP99), len(ref.RoundP99))
+	if n == 0 {
+		return 0, 0, 0, 0
+	}
+	ratios := make([]float64, n)
+	added := make([]time.Duration, n)
+	for i := range n {
+		ratios[i] = p.RoundRPS[i] / ref.RoundRPS[i]
+		added[i] = p.RoundP99[i] - ref.RoundP99[i]
+	}
+	slices.Sort(ratios)
+	slices.Sort(added)
+	return median(ratios), ratios[0], ratios[n-1], median(added)
+}
+
+// median of sorted values (the mean of the middle two for an even count).
+func median[T float64 | time.Duration](sorted []T) T {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
 // OtherCores is how many cores processes other than the benchmark's own
@@ -142,6 +173,9 @@ func (p *Point) add(r *LoadResult, caddyCPU, redisCPU, wall, busy time.Duration,
 	p.MachineBusy += busy
 	if r.Window > 0 {
 		p.RoundRPS = append(p.RoundRPS, float64(r.Requests)/r.Window.Seconds())
+		round := slices.Clone(r.Latencies)
+		slices.Sort(round)
+		p.RoundP99 = append(p.RoundP99, time.Duration(percentile(round, 99)))
 	}
 	p.Requests += r.Requests
 	p.Window += r.Window

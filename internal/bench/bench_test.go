@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReplaceSection(t *testing.T) {
@@ -78,5 +79,24 @@ func TestParsers(t *testing.T) {
 	if err != nil || prof.Wall != 3.01 || prof.Seconds != 5.2 || prof.Syscalls != 28.85 ||
 		prof.Proxy != 38.46 || prof.Gateway < 19.22 || prof.Gateway > 19.24 {
 		t.Fatalf("profile: %+v %v", prof, err)
+	}
+}
+
+func TestPairedComparesRoundByRound(t *testing.T) {
+	ms := time.Millisecond
+	// the machine slows down in round 2: (a) and (b) alike
+	a := &Point{RoundRPS: []float64{1000, 500, 1000}, RoundP99: []time.Duration{2 * ms, 6 * ms, 2 * ms}}
+	b := &Point{RoundRPS: []float64{900, 460, 800}, RoundP99: []time.Duration{3 * ms, 6 * ms, 5 * ms}}
+	ratio, lo, hi, added := b.Paired(a)
+	if ratio != 0.9 || lo != 0.8 || hi != 0.92 || added != ms {
+		t.Fatalf("Paired = %.3f (%.3f–%.3f), %s; want 0.900 (0.800–0.920), 1ms", ratio, lo, hi, added)
+	}
+	// an even number of rounds takes the mean of the middle two
+	a.RoundRPS, a.RoundP99 = a.RoundRPS[:2], a.RoundP99[:2]
+	if ratio, _, _, added = b.Paired(a); ratio != 0.91 || added != ms/2 {
+		t.Fatalf("Paired over 2 rounds = %.3f, %s; want 0.910, 500µs", ratio, added)
+	}
+	if ratio, _, _, _ = b.Paired(&Point{}); ratio != 0 {
+		t.Fatalf("Paired without rounds = %.3f, want 0", ratio)
 	}
 }

@@ -46,6 +46,7 @@ const (
 	siteRedis  = "b"
 	siteMemory = "c"
 	siteInject = "d"
+	siteFloor  = "e"
 )
 
 // siteInfo describes one benchmarked site.
@@ -53,13 +54,14 @@ type siteInfo struct {
 	key, title string
 }
 
-// sites lists the four sites in report order.
+// sites lists the five sites in report order.
 func sites() []siteInfo {
 	return []siteInfo{
 		{siteProxy, "(a) reverse_proxy alone"},
 		{siteRedis, "(b) session_gate (Redis) + reverse_proxy"},
 		{siteMemory, "(c) session_gate (memory) + reverse_proxy"},
 		{siteInject, "(d) as (b), navigation: banner injected"},
+		{siteFloor, "(e) reverse_proxy + one plain Redis PING"},
 	}
 }
 
@@ -77,7 +79,7 @@ type env struct {
 }
 
 // startEnv starts Redis, the provider, the upstream app and Caddy with the
-// four sites, and signs in once on each gated site.
+// five sites, and signs in once on each gated site.
 func startEnv(ctx context.Context, redisBin string) (e *env, err error) {
 	e = &env{base: map[string]string{}, cookie: map[string]string{}, page: upstreamPage()}
 	defer func() {
@@ -105,9 +107,10 @@ func startEnv(ctx context.Context, redisBin string) (e *env, err error) {
 		}
 		e.cookie[s] = v
 	}
-	// site (a) gets the same Cookie header as (b), so that the requests
-	// differ only in what the gateway does
+	// sites (a) and (e) get the same Cookie header as (b), so that the
+	// requests differ only in what the gateway does
 	e.cookie[siteProxy] = e.cookie[siteRedis]
+	e.cookie[siteFloor] = e.cookie[siteRedis]
 	return e, nil
 }
 
@@ -192,7 +195,7 @@ func (e *env) startIdP() error {
 	return nil
 }
 
-// caddyfile returns the four sites side by side.
+// caddyfile returns the five sites side by side.
 func (e *env) caddyfile() (string, error) {
 	var b strings.Builder
 	b.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\tlevel ERROR\n\t}\n}\n")
@@ -203,8 +206,13 @@ func (e *env) caddyfile() (string, error) {
 		}
 		base := "http://127.0.0.1:" + strconv.Itoa(port)
 		e.base[s.key] = base
-		if s.key == siteProxy {
+		switch s.key {
+		case siteProxy:
 			fmt.Fprintf(&b, "%s {\n\treverse_proxy %s\n}\n", base, e.upAddr)
+			continue
+		case siteFloor:
+			fmt.Fprintf(&b, "%s {\n\troute {\n\t\tbench_redis_ping %s\n\t\treverse_proxy %s\n\t}\n}\n", base,
+				e.redis.URL, e.upAddr)
 			continue
 		}
 		store := "redis " + e.redis.URL
