@@ -53,8 +53,12 @@ type RedisStore struct {
 }
 
 // checkPipelines is how many pipelines of session checks are in flight at
-// once (see scriptPipeliner).
-const checkPipelines = 4
+// once (see scriptPipeliner). One is best measured: checks that arrive while
+// a pipeline is on the wire wait for it and then go out together, so each
+// round trip carries more of them (`make bench`, 16 connections: Redis CPU
+// per request 35 → 25 µs and (b)/(a) 0.67× → 0.73× against 4 in flight),
+// while a lone check still goes out at once.
+const checkPipelines = 1
 
 // NewRedisStore returns a store using client; the caller owns the client.
 func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
