@@ -306,7 +306,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Config: cfg, Date: time.Now(), LoadBefore: loadAverage()}
 	logf := func(format string, args ...any) { fmt.Fprintf(cfg.Log, format+"\n", args...) }
 
-	logf("starting redis-server, the provider, the app and Caddy (sites a-d) …")
+	logf("starting redis-server, the provider, the app and Caddy (sites a-e) …")
 	e, err := startEnv(ctx, cfg.RedisServer)
 	if err != nil {
 		return nil, err

@@ -258,6 +258,22 @@ func (r *Report) whereTimeGoes() []string {
 		"all, so (b) can reach at most ≈ %.2f× the req/s of (a) on this machine (measured %.2f×).",
 		top, r.Machine.Cores, us(ca), us(cb), us(cb-ca), us(bp.cpuPerRequest(bp.RedisCPU)), us(totalA), us(totalB),
 		us(totalA)/us(totalB), paired(bp, a)))
+	if e := r.point(siteFloor, top); e != nil {
+		first, mid := r.Config.Conns[0], midConns(r.Config.Conns)
+		line := fmt.Sprintf("What the round trip itself costs: with one plain `PING` per request in front of "+
+			"`reverse_proxy` (site (e)) the req/s are %.2f× (a)'s at %d connections (%.2f× at %d, %.2f× at %d); "+
+			"Redis runs on the same 2 cores and must be woken for every request. (b) — a full session check, one "+
+			"`EVALSHA` per request, pipelined with other concurrent checks — reaches %.2f× of (e) at %d connections",
+			paired(e, a), top, paired(r.point(siteFloor, first), r.point(siteProxy, first)), first,
+			paired(r.point(siteFloor, mid), r.point(siteProxy, mid)), mid, paired(bp, e), top)
+		if paired(bp, e) >= 0.95 {
+			line += ": on this machine the gap between (b) and (a) is the price of the one round trip per " +
+				"authenticated request that the design requires, not of what the gateway does around it"
+		} else {
+			line += "; the rest of the gap is the check script and the gateway's own work"
+		}
+		out = append(out, line+".")
+	}
 	if p := r.Profile; p != nil {
 		out = append(out, fmt.Sprintf("CPU profile of the Caddy process during (b) at %d connections (%.1f s of samples "+
 			"in %.1f s): session_gate's own code is %.1f%% of it — opening sealed cookies (HMAC-SHA256, AES-CTR, "+
@@ -316,6 +332,9 @@ func lossText(loss float64) string {
 	}
 	return fmt.Sprintf("%.1f%% loss", loss)
 }
+
+// midConns is the middle concurrency level measured.
+func midConns(conns []int) int { return conns[len(conns)/2] }
 
 // paired is p's median req/s ratio to ref (see Point.Paired).
 func paired(p, ref *Point) float64 {
