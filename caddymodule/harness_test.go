@@ -44,6 +44,9 @@ func newUpstream(t *testing.T) *upstream {
 		u.mu.Lock()
 		u.last = r.Header.Clone()
 		u.mu.Unlock()
+		if serveStream(w, r) {
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"queue":[]}`)

@@ -55,6 +55,7 @@ type Gateway struct {
 	texts           map[string]string
 	pages           *pages
 	prefix          string
+	streams         *streamWatcher
 }
 
 // New builds a Gateway.
@@ -92,6 +93,8 @@ func New(o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.inject = in
+	g.streams = newStreamWatcher(g.recheckStream, o.Logger)
+	g.store = endingStore{Store: o.Store, streams: g.streams}
 	for name := range o.Settings.IdentityHeaders {
 		g.identityHeaders = append(g.identityHeaders, name)
 	}
@@ -104,12 +107,15 @@ func New(o Options) (*Gateway, error) {
 }
 
 // Close stops the gateway's background work (following the organization
-// policy). The store is the caller's.
+// policy, watching long-lived responses) and cuts off the long-lived
+// responses it watched, as nothing would end them with their session any
+// more. The store is the caller's.
 func (g *Gateway) Close() {
 	if g.stop != nil {
 		close(g.stop)
 		g.stop = nil
 	}
+	g.streams.close()
 }
 
 // ServeHTTP handles one request: a gateway endpoint, or a gated request
@@ -137,7 +143,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 	}
 	g.stripGatewayCookies(r)
 	g.setIdentityHeaders(r, res.Session)
-	if !g.inject.PrepareRequest(r) {
+	injecting := g.inject.PrepareRequest(r)
+	r, finish := g.streams.track(r, ref)
+	defer finish()
+	if !injecting {
 		return next(w, r)
 	}
 	iw := g.inject.Wrap(w, r)

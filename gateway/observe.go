@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -30,8 +31,14 @@ func (nopMetrics) SessionCheck(time.Duration, error) {}
 // check runs the store's session check, timing it, and records a sign-out
 // in the audit log when this check is the one that found the session's end.
 func (g *Gateway) check(r *http.Request, ref session.Ref, activity bool) (session.CheckResult, error) {
+	return g.checkFor(r.Context(), r, ref, activity)
+}
+
+// checkFor checks a session for the request r (which the audit event of a
+// session found ended describes), within ctx.
+func (g *Gateway) checkFor(ctx context.Context, r *http.Request, ref session.Ref, activity bool) (session.CheckResult, error) {
 	start := time.Now()
-	res, err := g.store.Check(r.Context(), ref, g.limits(), activity)
+	res, err := g.store.Check(ctx, ref, g.limits(), activity)
 	g.metrics.SessionCheck(time.Since(start), err)
 	if err == nil && res.Ended {
 		g.auditSignOut(r, res.Reason, res.Subject, ref.ID, "")
@@ -70,4 +77,11 @@ func (g *Gateway) auditSignIn(r *http.Request, s *session.Session) {
 		zap.String("user", s.Subject), zap.String("session", session.LogID(s.ID)),
 		zap.String("device", s.Device), zap.String("ip", s.IP), zap.String("site", r.Host),
 		zap.String("policy", s.Policy))
+}
+
+// recheckStream checks the session of a long-lived response (not as
+// activity) and reports whether it is still valid.
+func (g *Gateway) recheckStream(ctx context.Context, s *stream) (bool, error) {
+	res, err := g.checkFor(ctx, s.auditRequest(), s.ref, false)
+	return res.Valid, err
 }
