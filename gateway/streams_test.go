@@ -61,39 +61,54 @@ func fastWatch(f *fixture) {
 
 var sse = map[string]string{"Accept": "text/event-stream", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}
 
-func TestLongResponseEndsWhenSessionEndsElsewhere(t *testing.T) {
-	f := newFixture(t, nil, testclock.New())
-	defer f.g.Close()
+// watchedEvents signs in, opens an event stream under fast watching and
+// checks that it keeps running while the session is valid.
+func watchedEvents(t *testing.T, f *fixture) (*longResponse, *http.Cookie) {
+	t.Helper()
 	fastWatch(f)
 	c := f.signIn(t)
 	lr := serveLong(f, request("GET", "/events", c, sse))
 	if err := lr.wait(100 * time.Millisecond); err != nil {
 		t.Fatalf("ended while the session is valid: %v", err)
 	}
+	return lr, c
+}
+
+// expect checks that the response ends within d with cause want.
+func (lr *longResponse) expect(t *testing.T, d time.Duration, want error, what string) {
+	t.Helper()
+	if err := lr.wait(d); !errors.Is(err, want) {
+		t.Fatalf("%s: cause %v, want %v", what, err, want)
+	}
+}
+
+// sessionRef is the session of cookie c.
+func sessionRef(f *fixture, c *http.Cookie) session.Ref {
 	ref, _ := f.g.readSessionCookie(request("GET", "/", c, nil))
+	return ref
+}
+
+func TestLongResponseEndsWhenSessionEndsElsewhere(t *testing.T) {
+	f := newFixture(t, nil, testclock.New())
+	defer f.g.Close()
+	lr, c := watchedEvents(t, f)
 	// another node ends it: only the store knows
-	if err := f.store.End(context.Background(), ref, session.ReasonRevoked); err != nil {
+	if err := f.store.End(context.Background(), sessionRef(f, c), session.ReasonRevoked); err != nil {
 		t.Fatal(err)
 	}
-	if err := lr.wait(2 * time.Second); !errors.Is(err, ErrSessionEnded) {
-		t.Fatalf("after the session ended on another node: cause %v, want ErrSessionEnded", err)
-	}
+	lr.expect(t, 2*time.Second, ErrSessionEnded, "after the session ended on another node")
 }
 
 func TestLongResponseEndsAtIdleDeadline(t *testing.T) {
 	f := newFixture(t, nil, testclock.New())
 	defer f.g.Close()
-	fastWatch(f)
-	c := f.signIn(t)
-	lr := serveLong(f, request("GET", "/events", c, sse))
+	lr, c := watchedEvents(t, f)
 	f.clock.Advance(14 * time.Minute) // idle timeout 15 min by default
 	if err := lr.wait(200 * time.Millisecond); err != nil {
 		t.Fatalf("ended before the idle deadline: %v", err)
 	}
 	f.clock.Advance(2 * time.Minute)
-	if err := lr.wait(2 * time.Second); !errors.Is(err, ErrSessionEnded) {
-		t.Fatalf("after the idle deadline: cause %v, want ErrSessionEnded", err)
-	}
+	lr.expect(t, 2*time.Second, ErrSessionEnded, "after the idle deadline")
 	// the watcher's check found the end: the device's next request is told why
 	w := f.serve(request("GET", "/.sessiongate/status", c, poll))
 	if w.Code != 401 || !strings.Contains(w.Body.String(), `"reason":"idle"`) {
@@ -108,13 +123,10 @@ func TestLongResponseEndsAtOnceOnLocalSignOut(t *testing.T) {
 	c := f.signIn(t)
 	lr := serveLong(f, request("GET", "/download", c, poll))
 	time.Sleep(50 * time.Millisecond) // long-lived by now
-	ref, _ := f.g.readSessionCookie(request("GET", "/", c, nil))
-	if err := f.g.store.End(context.Background(), ref, session.ReasonLogout); err != nil {
+	if err := f.g.store.End(context.Background(), sessionRef(f, c), session.ReasonLogout); err != nil {
 		t.Fatal(err)
 	}
-	if err := lr.wait(time.Second); !errors.Is(err, ErrSessionEnded) {
-		t.Fatalf("after sign-out on this node: cause %v, want ErrSessionEnded", err)
-	}
+	lr.expect(t, time.Second, ErrSessionEnded, "after sign-out on this node")
 }
 
 func TestUpgradeIsWatchedFromTheStart(t *testing.T) {
@@ -123,13 +135,10 @@ func TestUpgradeIsWatchedFromTheStart(t *testing.T) {
 	f.g.streams.after, f.g.streams.every = time.Hour, 20*time.Millisecond
 	c := f.signIn(t)
 	lr := serveLong(f, request("GET", "/socket", c, map[string]string{"Upgrade": "websocket", "Connection": "Upgrade"}))
-	ref, _ := f.g.readSessionCookie(request("GET", "/", c, nil))
-	if err := f.store.End(context.Background(), ref, session.ReasonAdmin); err != nil {
+	if err := f.store.End(context.Background(), sessionRef(f, c), session.ReasonAdmin); err != nil {
 		t.Fatal(err)
 	}
-	if err := lr.wait(2 * time.Second); !errors.Is(err, ErrSessionEnded) {
-		t.Fatalf("WebSocket after the session ended: cause %v, want ErrSessionEnded", err)
-	}
+	lr.expect(t, 2*time.Second, ErrSessionEnded, "WebSocket after the session ended")
 }
 
 // switchableStore fails its checks while down is set.
@@ -150,16 +159,9 @@ func TestLongResponseFailsClosedWhenStoreIsDown(t *testing.T) {
 	down := new(atomic.Bool)
 	f := newFixture(t, switchableStore{session.NewMemoryStore(session.Options{Clock: clock.Now}, 0), down}, clock)
 	defer f.g.Close()
-	fastWatch(f)
-	c := f.signIn(t)
-	lr := serveLong(f, request("GET", "/events", c, sse))
-	if err := lr.wait(100 * time.Millisecond); err != nil {
-		t.Fatalf("ended while the store is up: %v", err)
-	}
+	lr, _ := watchedEvents(t, f)
 	down.Store(true)
-	if err := lr.wait(2 * time.Second); !errors.Is(err, ErrStoreUnreachable) {
-		t.Fatalf("store down: cause %v, want ErrStoreUnreachable", err)
-	}
+	lr.expect(t, 2*time.Second, ErrStoreUnreachable, "store down")
 }
 
 func TestShortResponsesAreNotWatched(t *testing.T) {
@@ -184,17 +186,11 @@ func TestShortResponsesAreNotWatched(t *testing.T) {
 func TestWatcherStopsWhenNothingIsLeft(t *testing.T) {
 	f := newFixture(t, nil, testclock.New())
 	defer f.g.Close()
-	fastWatch(f)
-	c := f.signIn(t)
-	lr := serveLong(f, request("GET", "/events", c, sse))
-	time.Sleep(50 * time.Millisecond)
-	ref, _ := f.g.readSessionCookie(request("GET", "/", c, nil))
-	if err := f.g.store.End(context.Background(), ref, session.ReasonLogout); err != nil {
+	lr, c := watchedEvents(t, f)
+	if err := f.g.store.End(context.Background(), sessionRef(f, c), session.ReasonLogout); err != nil {
 		t.Fatal(err)
 	}
-	if err := lr.wait(time.Second); err == nil {
-		t.Fatal("still running")
-	}
+	lr.expect(t, time.Second, ErrSessionEnded, "after sign-out")
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		f.g.streams.mu.Lock()
@@ -217,12 +213,8 @@ func TestCloseEndsWatchedResponses(t *testing.T) {
 	lr := serveLong(f, request("GET", "/events", c, sse))
 	time.Sleep(50 * time.Millisecond)
 	f.g.Close()
-	if err := lr.wait(time.Second); !errors.Is(err, ErrGatewayStopped) {
-		t.Fatalf("after Close: cause %v, want ErrGatewayStopped", err)
-	}
+	lr.expect(t, time.Second, ErrGatewayStopped, "after Close")
 	// a response that becomes long-lived after Close is ended too
 	lr = serveLong(f, request("GET", "/events", c, sse))
-	if err := lr.wait(time.Second); !errors.Is(err, ErrGatewayStopped) {
-		t.Fatalf("long-lived after Close: cause %v, want ErrGatewayStopped", err)
-	}
+	lr.expect(t, time.Second, ErrGatewayStopped, "long-lived after Close")
 }
