@@ -144,8 +144,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 	g.stripGatewayCookies(r)
 	g.setIdentityHeaders(r, res.Session)
 	injecting := g.inject.PrepareRequest(r)
-	r, finish := g.streams.track(r, ref)
-	defer finish()
+	r, stream := g.streams.track(r, ref)
+	defer g.streams.finish(stream)
 	if !injecting {
 		return next(w, r)
 	}

@@ -49,6 +49,8 @@ type streamKey struct{ user, id string }
 type stream struct {
 	ref    session.Ref
 	cancel context.CancelCauseFunc
+	// timer makes the response long-lived (nil for an upgrade, watched at once)
+	timer *time.Timer
 	// for the audit event when the watcher finds the end
 	userAgent, remoteAddr, host string
 	// done is set (under streamWatcher.mu) when the response has finished.
@@ -80,21 +82,25 @@ func newStreamWatcher(recheck func(context.Context, *stream) (bool, error), log 
 
 // track gives r a context that is cancelled when ref's session ends while
 // the response is still running. The caller runs the response with the
-// returned request and calls finish when it is over.
-func (w *streamWatcher) track(r *http.Request, ref session.Ref) (tracked *http.Request, finish func()) {
+// returned request and calls finish with the returned stream when it is
+// over.
+func (w *streamWatcher) track(r *http.Request, ref session.Ref) (*http.Request, *stream) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	s := &stream{ref: ref, cancel: cancel, userAgent: r.UserAgent(), remoteAddr: r.RemoteAddr, host: r.Host}
 	if isUpgrade(r) {
 		w.add(s)
-		return r.WithContext(ctx), func() { w.remove(s); cancel(nil) }
+	} else {
+		s.timer = time.AfterFunc(w.after, func() { w.add(s) })
 	}
-	timer := time.AfterFunc(w.after, func() { w.add(s) })
-	return r.WithContext(ctx), func() {
-		if !timer.Stop() {
-			w.remove(s)
-		}
-		cancel(nil)
+	return r.WithContext(ctx), s
+}
+
+// finish ends the tracking of a response that is over.
+func (w *streamWatcher) finish(s *stream) {
+	if s.timer == nil || !s.timer.Stop() {
+		w.remove(s)
 	}
+	s.cancel(nil)
 }
 
 // isUpgrade reports a request for a protocol switch (WebSocket).
