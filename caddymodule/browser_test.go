@@ -111,7 +111,8 @@ func browserSignIn(t *testing.T, ctx context.Context, base, path string) {
 		chromedp.SendKeys(chromedp.CSS(`#password`), "pw-alice"),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
 	)
-	waitJS(t, ctx, fmt.Sprintf(`location.href.startsWith(%q)`, base+path), 10*time.Second, "return to "+path)
+	waitJS(t, ctx, fmt.Sprintf(`location.href.startsWith(%q)&&document.readyState==="complete"`, base+path), 10*time.Second,
+		"return to "+path)
 }
 
 const bannerJS = `(function(){var h=document.querySelector("sessiongate-banner");return h&&h.shadowRoot?h.shadowRoot:null})()`
