@@ -5,13 +5,18 @@ FUZZTIME_SHORT ?= 5s
 FUZZTIME ?= 2m
 SOAK ?= 5m
 
-.PHONY: test deps vet unit build demo bench fuzz soak clean
+.PHONY: test check-install deps vet unit build demo bench fuzz soak clean
 
 ## test: install test dependencies (redis-server, chromium), vet, run every test with the race detector,
 ## then every fuzz target for FUZZTIME_SHORT
 test: deps vet
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	FUZZTIME=$(FUZZTIME_SHORT) GO=$(GO) ./scripts/fuzz.sh
+
+## check-install: run the README's build commands as printed (go build, go install xcaddy, xcaddy build)
+## and check that both binaries list session_gate and validate the example Caddyfile (CI runs it)
+check-install:
+	./scripts/check-install.sh
 
 ## fuzz: every fuzz target for FUZZTIME (default 2m each)
 fuzz:

@@ -4,101 +4,33 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sessiongate/sessiongate/internal/browsertest"
 )
 
-// chromiumPath finds Debian's chromium (installed by `make test`).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium not found: `make test` installs it (apt-get install chromium)")
-	}
-	t.Skip("chromium not installed; run `make test` to install it")
-	return ""
-}
-
-// newChrome starts a headless Chromium with a fresh profile and returns a
-// context for its first tab.
-func newChrome(t *testing.T) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		// several tabs are tested at once: keep background tabs running
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1024, 768),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
+// The browser helpers live in internal/browsertest, shared with the demo's
+// browser test; these names keep the tests short.
+func newChrome(t *testing.T) context.Context { return browsertest.New(t) }
 
 func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(tctx, actions...); err != nil {
-		t.Fatalf("chromedp: %v", err)
-	}
+	browsertest.Run(t, ctx, actions...)
 }
 
 func eval[T any](t *testing.T, ctx context.Context, js string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](js, opts...))
-	if err != nil {
-		t.Fatalf("evaluate %.80s: %v", js, err)
-	}
-	return v
+	return browsertest.Eval[T](t, ctx, js, opts...)
 }
 
-// waitJS polls a JS boolean expression until it is true or the timeout passes.
 func waitJS(t *testing.T, ctx context.Context, js string, timeout time.Duration, what string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](js))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			lctx, lcancel := context.WithTimeout(ctx, 3*time.Second)
-			url, _ := chromedp.Run(lctx, chromedp.Location())
-			lcancel()
-			t.Fatalf("timed out after %v waiting for %s (at %s, last error %v)", timeout, what, url, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	browsertest.WaitJS(t, ctx, js, timeout, what)
 }
 
 // browserSignIn signs in through the provider's form in the real browser.
@@ -115,14 +47,10 @@ func browserSignIn(t *testing.T, ctx context.Context, base, path string) {
 		"return to "+path)
 }
 
-const bannerJS = `(function(){var h=document.querySelector("sessiongate-banner");return h&&h.shadowRoot?h.shadowRoot:null})()`
+const bannerJS = browsertest.BannerRoot
 
 // bannerVisible is true when the banner's dialog is displayed with a size.
-func bannerVisible(doc string) string {
-	return `(function(){var h=` + doc + `.querySelector("sessiongate-banner");if(!h||!h.shadowRoot)return false;
-var b=h.shadowRoot.querySelector("[role=alertdialog]");if(!b)return false;var r=b.getBoundingClientRect();
-return getComputedStyle(h).display!=="none"&&r.width>100&&r.height>40;})()`
-}
+func bannerVisible(doc string) string { return browsertest.BannerVisible(doc) }
 
 func bannerText(t *testing.T, ctx context.Context) string {
 	return eval[string](t, ctx, `(function(){var r=`+bannerJS+`;return r?r.querySelector("[role=alertdialog]").innerText:""})()`)

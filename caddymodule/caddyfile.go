@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -187,7 +188,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					return err
 				}
 				if err := h.Banner.Set(name, text); err != nil {
-					return d.Err(err.Error())
+					return d.Errf("%v", err)
 				}
 			}
 		default:
@@ -222,10 +223,12 @@ func (h *Handler) validateParsed(d *caddyfile.Dispenser, lines map[string]string
 	s.CookieSecrets = secrets
 	s.SetDefaults()
 	if err := s.Validate(); err != nil {
-		// Validate names the option first ("warn_before: ..."); point at its line.
-		opt, _, _ := strings.Cut(err.Error(), ":")
-		if at, ok := lines[opt]; ok {
-			return fmt.Errorf("session_gate: %w, at %s", err, at)
+		// Point at the line of the option the error is about.
+		var oe *config.OptionError
+		if errors.As(err, &oe) {
+			if at, ok := lines[oe.Option]; ok {
+				return fmt.Errorf("session_gate: %w, at %s", err, at)
+			}
 		}
 		return d.Errf("session_gate: %v", err)
 	}

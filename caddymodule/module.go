@@ -131,10 +131,16 @@ func (h *Handler) resolvePlaceholders() {
 	h.CookieSecrets = secrets
 }
 
-// Validate checks the provisioned configuration.
+// Validate checks the provisioned configuration with the same checks as
+// the Caddyfile adapter, whichever way it was loaded (Caddyfile, JSON through
+// the admin API or `caddy run --config x.json`). Provision has already
+// refused an invalid one; this keeps the check where Caddy looks for it.
 func (h *Handler) Validate() error {
 	if h.gw == nil {
 		return fmt.Errorf("session_gate: not provisioned")
+	}
+	if err := h.Settings.Validate(); err != nil {
+		return fmt.Errorf("session_gate: %w", err)
 	}
 	return nil
 }

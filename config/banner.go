@@ -1,8 +1,9 @@
 package config
 
 import (
-	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // BannerTexts override the warning banner's English strings. Empty fields
@@ -30,10 +31,17 @@ type BannerTexts struct {
 var bannerTextNames = []string{"idle_title", "idle_message", "absolute_title", "absolute_message",
 	"continue_button", "logout_button", "announce"}
 
+// bannerScriptNames are the banner script's names of the texts, in the same order.
+var bannerScriptNames = []string{"idleTitle", "idleMessage", "absoluteTitle", "absoluteMessage",
+	"continueButton", "logoutButton", "announce"}
+
+// MaxBannerTextLength bounds each banner text, in bytes.
+const MaxBannerTextLength = 500
+
 // Set assigns the text named by its Caddyfile name.
 func (b *BannerTexts) Set(name, value string) error {
-	if len(value) > 500 {
-		return fmt.Errorf("banner: %s is longer than 500 characters", name)
+	if err := checkBannerText(name, value); err != nil {
+		return err
 	}
 	switch name {
 	case "idle_title":
@@ -51,7 +59,33 @@ func (b *BannerTexts) Set(name, value string) error {
 	case "announce":
 		b.Announce = value
 	default:
-		return fmt.Errorf("banner: unknown text %q (known: %s)", name, strings.Join(bannerTextNames, ", "))
+		return optionErrorf("banner", "unknown text %q (known: %s)", name, strings.Join(bannerTextNames, ", "))
+	}
+	return nil
+}
+
+// validate checks every text, as Set does for the Caddyfile, so that a JSON
+// config gets the same checks.
+func (b BannerTexts) validate() error {
+	for i, v := range b.fields() {
+		if err := checkBannerText(bannerTextNames[i], v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fields returns the texts in the order of bannerTextNames.
+func (b BannerTexts) fields() []string {
+	return []string{b.IdleTitle, b.IdleMessage, b.AbsoluteTitle, b.AbsoluteMessage, b.ContinueButton, b.LogoutButton, b.Announce}
+}
+
+func checkBannerText(name, value string) error {
+	if len(value) > MaxBannerTextLength {
+		return optionErrorf("banner", "%s is longer than %d characters", name, MaxBannerTextLength)
+	}
+	if !utf8.ValidString(value) || strings.ContainsFunc(value, unicode.IsControl) {
+		return optionErrorf("banner", "%s contains control characters or invalid UTF-8", name)
 	}
 	return nil
 }
@@ -59,13 +93,9 @@ func (b *BannerTexts) Set(name, value string) error {
 // ScriptTexts returns the overrides keyed as the banner script expects.
 func (b BannerTexts) ScriptTexts() map[string]string {
 	out := map[string]string{}
-	for _, kv := range [][2]string{
-		{"idleTitle", b.IdleTitle}, {"idleMessage", b.IdleMessage}, {"absoluteTitle", b.AbsoluteTitle},
-		{"absoluteMessage", b.AbsoluteMessage}, {"continueButton", b.ContinueButton},
-		{"logoutButton", b.LogoutButton}, {"announce", b.Announce},
-	} {
-		if kv[1] != "" {
-			out[kv[0]] = kv[1]
+	for i, v := range b.fields() {
+		if v != "" {
+			out[bannerScriptNames[i]] = v
 		}
 	}
 	return out

@@ -12,44 +12,44 @@ import (
 // admin_group and absolute_timeout_choices.
 func (s *Settings) validatePolicies() error {
 	if s.MaxSessions < 0 || s.MaxSessions > MaxSessionsLimit {
-		return fmt.Errorf("max_sessions: %d must be between 0 (unlimited) and %d", s.MaxSessions, MaxSessionsLimit)
+		return optionErrorf("max_sessions", "%d must be between 0 (unlimited) and %d", s.MaxSessions, MaxSessionsLimit)
 	}
 	if strings.TrimSpace(s.GroupsClaim) == "" {
-		return fmt.Errorf("groups_claim: must not be empty")
+		return optionErrorf("groups_claim", "must not be empty")
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Policies)) {
 		if err := validGroupName(name); err != nil {
-			return fmt.Errorf("policy: %w", err)
+			return optionErrorf("policy", "%w", err)
 		}
 		p := s.Policies[name]
 		if p.IdleTimeout < 0 || p.AbsoluteTimeout < 0 {
-			return fmt.Errorf("policy: %s: timeouts must be positive", name)
+			return optionErrorf("policy", "%s: timeouts must be positive", name)
 		}
 		if p.IdleTimeout == 0 && p.AbsoluteTimeout == 0 {
-			return fmt.Errorf("policy: %s sets neither idle_timeout nor absolute_timeout", name)
+			return optionErrorf("policy", "%s sets neither idle_timeout nor absolute_timeout", name)
 		}
 		idle, abs := s.GroupLimits(name, s.AbsoluteTimeout.Std())
 		if idle <= s.WarnBefore.Std() {
-			return fmt.Errorf("policy: %s: idle_timeout %s must be longer than warn_before %s", name, Duration(idle), s.WarnBefore)
+			return optionErrorf("policy", "%s: idle_timeout %s must be longer than warn_before %s", name, Duration(idle), s.WarnBefore)
 		}
 		if idle > abs {
-			return fmt.Errorf("policy: %s: idle_timeout %s is longer than its absolute_timeout %s", name, Duration(idle), Duration(abs))
+			return optionErrorf("policy", "%s: idle_timeout %s is longer than its absolute_timeout %s", name, Duration(idle), Duration(abs))
 		}
 		if abs <= s.AbsoluteWarnBefore.Std() {
-			return fmt.Errorf("policy: %s: absolute_timeout %s must be longer than absolute_warn_before %s", name, Duration(abs), s.AbsoluteWarnBefore)
+			return optionErrorf("policy", "%s: absolute_timeout %s must be longer than absolute_warn_before %s", name, Duration(abs), s.AbsoluteWarnBefore)
 		}
 	}
 	if s.AdminGroup != "" {
 		if err := validGroupName(s.AdminGroup); err != nil {
-			return fmt.Errorf("admin_group: %w", err)
+			return optionErrorf("admin_group", "%w", err)
 		}
 	}
 	if len(s.AbsoluteTimeoutChoices) > 0 && s.AdminGroup == "" {
-		return fmt.Errorf("absolute_timeout_choices: only used with admin_group (who may choose?)")
+		return optionErrorf("absolute_timeout_choices", "only used with admin_group (who may choose?)")
 	}
 	for _, c := range s.AbsoluteTimeoutChoices {
 		if c < s.IdleTimeout || c <= s.AbsoluteWarnBefore {
-			return fmt.Errorf("absolute_timeout_choices: %s must be at least idle_timeout %s and longer than absolute_warn_before %s", c, s.IdleTimeout, s.AbsoluteWarnBefore)
+			return optionErrorf("absolute_timeout_choices", "%s must be at least idle_timeout %s and longer than absolute_warn_before %s", c, s.IdleTimeout, s.AbsoluteWarnBefore)
 		}
 	}
 	return nil

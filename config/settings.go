@@ -222,17 +222,17 @@ func (s *Settings) SetDefaults() {
 // the option's Caddyfile name in the message. Call SetDefaults first.
 func (s *Settings) Validate() error {
 	if s.Issuer == "" {
-		return fmt.Errorf("issuer: required (the OpenID Connect provider's issuer URL)")
+		return optionErrorf("issuer", "required (the OpenID Connect provider's issuer URL)")
 	}
 	u, err := url.Parse(s.Issuer)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("issuer: %q is not an absolute http(s) URL", s.Issuer)
+		return optionErrorf("issuer", "%q is not an absolute http(s) URL", s.Issuer)
 	}
 	if s.ClientID == "" {
-		return fmt.Errorf("client_id: required (the client ID registered at the provider)")
+		return optionErrorf("client_id", "required (the client ID registered at the provider)")
 	}
 	if len(s.CookieSecrets) == 0 {
-		return fmt.Errorf("cookie_secret: required (at least %d random bytes, e.g. from `openssl rand -base64 48`)", MinCookieSecretLength)
+		return optionErrorf("cookie_secret", "required (at least %d random bytes, e.g. from `openssl rand -base64 48`)", MinCookieSecretLength)
 	}
 	for i, sec := range s.CookieSecrets {
 		if len(sec) < MinCookieSecretLength {
@@ -244,41 +244,49 @@ func (s *Settings) Validate() error {
 			if sec == "" {
 				hint = " (is its environment variable set?)"
 			}
-			return fmt.Errorf("cookie_secret: %s is %d bytes; at least %d are required%s", which, len(sec), MinCookieSecretLength, hint)
+			return optionErrorf("cookie_secret", "%s is %d bytes; at least %d are required%s", which, len(sec), MinCookieSecretLength, hint)
+		}
+	}
+	for _, sc := range s.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\r\n\"\\") || len(sc) > 256 {
+			return optionErrorf("scopes", "%q is not a scope (no spaces or quotes, at most 256 bytes)", sc)
 		}
 	}
 	if err := s.Store.validate(); err != nil {
 		return err
 	}
 	if s.IdleTimeout <= 0 {
-		return fmt.Errorf("idle_timeout: must be positive")
+		return optionErrorf("idle_timeout", "must be positive")
 	}
 	if s.AbsoluteTimeout <= 0 {
-		return fmt.Errorf("absolute_timeout: must be positive")
+		return optionErrorf("absolute_timeout", "must be positive")
 	}
 	if s.IdleTimeout > s.AbsoluteTimeout {
-		return fmt.Errorf("idle_timeout: %s is longer than absolute_timeout %s", s.IdleTimeout, s.AbsoluteTimeout)
+		return optionErrorf("idle_timeout", "%s is longer than absolute_timeout %s", s.IdleTimeout, s.AbsoluteTimeout)
 	}
 	if s.WarnBefore <= 0 || s.WarnBefore >= s.IdleTimeout {
-		return fmt.Errorf("warn_before: %s must be positive and shorter than idle_timeout %s", s.WarnBefore, s.IdleTimeout)
+		return optionErrorf("warn_before", "%s must be positive and shorter than idle_timeout %s", s.WarnBefore, s.IdleTimeout)
 	}
 	if s.AbsoluteWarnBefore <= 0 || s.AbsoluteWarnBefore >= s.AbsoluteTimeout {
-		return fmt.Errorf("absolute_warn_before: %s must be positive and shorter than absolute_timeout %s", s.AbsoluteWarnBefore, s.AbsoluteTimeout)
+		return optionErrorf("absolute_warn_before", "%s must be positive and shorter than absolute_timeout %s", s.AbsoluteWarnBefore, s.AbsoluteTimeout)
 	}
 	if s.Activity != ActivityNavigation && s.Activity != ActivityAllRequests {
-		return fmt.Errorf("activity: %q is not one of navigation, all_requests", s.Activity)
+		return optionErrorf("activity", "%q is not one of navigation, all_requests", s.Activity)
 	}
 	for name, claim := range s.IdentityHeaders {
 		if !ValidHeaderName(name) {
-			return fmt.Errorf("identity_headers: %q is not a valid header name", name)
+			return optionErrorf("identity_headers", "%q is not a valid header name", name)
 		}
 		if claim == "" {
-			return fmt.Errorf("identity_headers: header %s has no claim name", name)
+			return optionErrorf("identity_headers", "header %s has no claim name", name)
 		}
+	}
+	if err := s.Banner.validate(); err != nil {
+		return err
 	}
 	if !strings.HasPrefix(s.PathPrefix, "/") || strings.HasSuffix(s.PathPrefix, "/") || len(s.PathPrefix) < 2 ||
 		strings.ContainsAny(s.PathPrefix, "?#%\\ ") {
-		return fmt.Errorf("path_prefix: %q must start with / and not end with / (e.g. /.sessiongate)", s.PathPrefix)
+		return optionErrorf("path_prefix", "%q must start with / and not end with / (e.g. /.sessiongate)", s.PathPrefix)
 	}
 	return s.validatePolicies()
 }
@@ -309,23 +317,23 @@ func (sc StoreConfig) validate() error {
 	switch sc.Kind {
 	case StoreMemory:
 		if sc.URL != "" {
-			return fmt.Errorf("store: memory takes no URL")
+			return optionErrorf("store", "memory takes no URL")
 		}
 	case StoreRedis:
 		if sc.URL == "" {
-			return fmt.Errorf("store: redis needs a URL, e.g. redis://127.0.0.1:6379/0")
+			return optionErrorf("store", "redis needs a URL, e.g. redis://127.0.0.1:6379/0")
 		}
 		u, err := url.Parse(sc.URL)
 		if err != nil {
-			return fmt.Errorf("store: invalid redis URL: %w", err)
+			return optionErrorf("store", "invalid redis URL: %w", err)
 		}
 		switch u.Scheme {
 		case "redis", "rediss", "redis+cluster", "rediss+cluster", "unix":
 		default:
-			return fmt.Errorf("store: redis URL scheme %q is not one of redis, rediss, redis+cluster, rediss+cluster, unix", u.Scheme)
+			return optionErrorf("store", "redis URL scheme %q is not one of redis, rediss, redis+cluster, rediss+cluster, unix", u.Scheme)
 		}
 	default:
-		return fmt.Errorf("store: %q is not one of memory, redis", sc.Kind)
+		return optionErrorf("store", "%q is not one of memory, redis", sc.Kind)
 	}
 	return nil
 }

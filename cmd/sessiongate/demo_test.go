@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -38,22 +37,23 @@ func TestDemoCommand(t *testing.T) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", gw, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
+	// the URL the demo prints is the one a person opens
+	printedRe := regexp.MustCompile(`Open\s+(http://\S+)/`)
+	var base string
+	for deadline := time.Now().Add(15 * time.Second); base == ""; time.Sleep(100 * time.Millisecond) {
+		out, _ := os.ReadFile(logf.Name())
+		if m := printedRe.FindSubmatch(out); m != nil {
+			base = string(m[1])
+		} else if time.Now().After(deadline) {
+			t.Fatalf("demo printed no URL to open:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(logf.Name())
-			t.Fatalf("demo did not start listening on %s:\n%s", gw, out)
-		}
-		time.Sleep(100 * time.Millisecond)
+	}
+	if want := "http://localhost:" + gw[strings.LastIndex(gw, ":")+1:]; base != want {
+		t.Fatalf("demo printed %s for --listen %s, want %s", base, gw, want)
 	}
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	req, _ := http.NewRequest(http.MethodGet, "http://"+gw+"/patients", nil)
+	req, _ := http.NewRequest(http.MethodGet, base+"/patients", nil)
 	req.Header.Set("Accept", "text/html")
 	resp, err := client.Do(req)
 	if err != nil {
@@ -68,7 +68,7 @@ func TestDemoCommand(t *testing.T) {
 	}
 	readAll(t, final)
 	// load the page as a browser navigation does
-	req, _ = http.NewRequest(http.MethodGet, "http://"+gw+"/patients", nil)
+	req, _ = http.NewRequest(http.MethodGet, base+"/patients", nil)
 	req.Header.Set("Accept", "text/html")
 	req.Header.Set("Sec-Fetch-Mode", "navigate")
 	req.Header.Set("Sec-Fetch-User", "?1")
@@ -88,7 +88,7 @@ func TestDemoCommand(t *testing.T) {
 		{"/chart/nav", `target="main"`},
 		{"/secure", `id="own-script"`},
 	} {
-		req, _ = http.NewRequest(http.MethodGet, "http://"+gw+page.path, nil)
+		req, _ = http.NewRequest(http.MethodGet, base+page.path, nil)
 		req.Header.Set("Accept", "text/html")
 		req.Header.Set("Sec-Fetch-Mode", "navigate")
 		resp, err := client.Do(req)

@@ -66,12 +66,17 @@ func Run(ctx context.Context, o Options) error {
 	if o.Redis != "" {
 		store = "redis " + o.Redis
 	}
+	site, err := siteFor(o.Listen)
+	if err != nil {
+		return err
+	}
 	cf := fmt.Sprintf(`{
 	admin off
 	auto_https off
 	persist_config off
 }
-http://%s {
+%s {
+	bind %s
 	session_gate {
 		issuer %s
 		client_id sessiongate-demo
@@ -92,7 +97,7 @@ http://%s {
 	}
 	reverse_proxy %s
 }
-`, o.Listen, issuer, secret, randomSecret(), store, o.Idle, o.Warn, o.Absolute, min(o.Absolute/2, 2*time.Minute), appLn.Addr())
+`, strings.Join(site.addresses, ", "), strings.Join(site.bind, " "), issuer, secret, randomSecret(), store, o.Idle, o.Warn, o.Absolute, min(o.Absolute/2, 2*time.Minute), appLn.Addr())
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil)
 	if err != nil {
 		return fmt.Errorf("demo config: %w", err)
@@ -102,20 +107,16 @@ http://%s {
 	}
 	defer caddy.Stop() //nolint:errcheck
 
-	printIntro(o, issuer)
+	printIntro(o, site.url, issuer)
 	<-ctx.Done()
 	fmt.Fprintln(o.Out, "\nsessiongate demo: shutting down")
 	return nil
 }
 
-func printIntro(o Options, issuer string) {
-	host := o.Listen
-	if strings.HasPrefix(host, "127.0.0.1:") {
-		host = "localhost:" + strings.TrimPrefix(host, "127.0.0.1:")
-	}
+func printIntro(o Options, url, issuer string) {
 	w := o.Out
 	fmt.Fprintf(w, "\nsessiongate demo — DEVELOPMENT ONLY\n\n")
-	fmt.Fprintf(w, "  Open            http://%s/\n", host)
+	fmt.Fprintf(w, "  Open            %s\n", url)
 	fmt.Fprintf(w, "  Provider        %s (development sign-in)\n", issuer)
 	fmt.Fprintf(w, "  Timers          idle %s (warning %s before), absolute %s\n\n", o.Idle, o.Warn, o.Absolute)
 	fmt.Fprintf(w, "  Demo users (password for all: demo):\n")

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the README's build commands exactly as printed (internal/readme's test
+# checks that every command of the README's Quick start is run here, by the
+# demo's browser test or by CI), then checks what they built: both binaries
+# list http.handlers.session_gate and validate the example Caddyfile.
+# Needs the Go module proxy; a few minutes with a cold build cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$(go env GOPATH)/bin:$PATH"
+cleanup() { rm -f sessiongate caddy; }
+trap cleanup EXIT
+
+check() { # binary
+  echo "--- $1 list-modules"
+  if ! "$1" list-modules | grep -qx 'http.handlers.session_gate'; then
+    echo "FAIL: $1 does not list http.handlers.session_gate" >&2
+    exit 1
+  fi
+  echo "--- $1 validate --config Caddyfile"
+  "$1" validate --config Caddyfile 2>&1 | tail -1
+}
+
+# The README's "Run it" step sets these before validating the Caddyfile.
+export SESSIONGATE_CLIENT_SECRET=...                     # from the provider
+export SESSIONGATE_COOKIE_SECRET="$(openssl rand -base64 48)"
+
+echo "--- go build"
+go build -o sessiongate ./cmd/sessiongate
+check ./sessiongate
+
+echo "--- xcaddy"
+go install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
+xcaddy build --with github.com/sessiongate/sessiongate@v0.0.0-00010101000000-000000000000=.   # writes ./caddy
+check ./caddy
+echo "check-install: ok"
