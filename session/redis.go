@@ -50,6 +50,7 @@ type RedisStore struct {
 	end    *redis.Script
 	list   *redis.Script
 	sid    *redis.Script
+	health *storeHealth
 }
 
 // checkPipelines is how many pipelines of session checks are in flight at
@@ -61,10 +62,16 @@ type RedisStore struct {
 const checkPipelines = 1
 
 // NewRedisStore returns a store using client; the caller owns the client.
+// The store adds a hook to the client: while Redis cannot be reached, its
+// commands fail at once and a background probe waits for Redis to answer
+// (see storeHealth).
 func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 	opts.setDefaults()
 	onUser := func(body string) *redis.Script { return redis.NewScript(clockLua + policyLua + body) }
+	health := newStoreHealth(client)
+	client.AddHook(health)
 	return &RedisStore{
+		health: health,
 		client: client,
 		opts:   opts,
 		check:  newScriptPipeliner(client, onUser(checkLua), checkPipelines),
@@ -363,8 +370,9 @@ func (r *RedisStore) List(ctx context.Context, userKey string, limits LimitSet) 
 	return out, nil
 }
 
-// Close implements Store; the client belongs to the caller and stays open.
-func (r *RedisStore) Close() error { return nil }
+// Close implements Store: it stops the store's probe; the client belongs to
+// the caller and stays open.
+func (r *RedisStore) Close() error { return r.health.close() }
 
 // Ping reports whether Redis answers.
 func (r *RedisStore) Ping(ctx context.Context) error {
