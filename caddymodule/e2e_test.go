@@ -430,7 +430,7 @@ func TestReloadAppliesNewPolicyAndKeepsMemorySessions(t *testing.T) {
 }
 
 func navHeaders() map[string]string {
-	return map[string]string{"Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?1", "Sec-Fetch-Dest": "document", "Accept": "text/html"}
+	return map[string]string{"Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?1", "Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "none", "Accept": "text/html"}
 }
 
 func mustReq(t *testing.T, b *browser, path string, hdr map[string]string) *http.Request {

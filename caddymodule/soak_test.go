@@ -105,7 +105,7 @@ func TestSoakMixedTraffic(t *testing.T) {
 			case kind < 55: // an app's background poll
 				req, _ = http.NewRequest(http.MethodGet, base+"/api/poll", nil)
 				req.Header.Set("Sec-Fetch-Mode", "cors")
-			case kind < 75: // a click
+			case kind < 75: // a link click (the banner reports the click itself)
 				req, _ = http.NewRequest(http.MethodGet, base+"/chart", nil)
 				req.Header.Set("Sec-Fetch-Mode", "navigate")
 				req.Header.Set("Sec-Fetch-User", "?1")

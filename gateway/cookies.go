@@ -115,7 +115,7 @@ func (g *Gateway) endSessionCookie(w http.ResponseWriter, r *http.Request, reaso
 	if m.EndedReason == string(reason) {
 		return // already recorded: keep the first time it was seen
 	}
-	m.EndedReason, m.EndedAt = string(reason), g.now().UnixMilli()
+	m.EndedReason, m.EndedAt, m.Shown = string(reason), g.now().UnixMilli(), false
 	if v, err := g.sealer.Seal(seenCookieSealKey, m); err == nil {
 		g.setCookie(w, r, seenCookieName, v, seenCookieLifetime)
 	}
@@ -196,6 +196,21 @@ type seenMarker struct {
 	AbsoluteDeadline int64  `json:"a"`           // unix ms; 0 = none
 	EndedReason      string `json:"r,omitempty"` // why the last session ended, if known
 	EndedAt          int64  `json:"e,omitempty"` // unix ms, when that was first seen
+	// Shown: the signed-out page has told this browser why (EndedReason).
+	Shown bool `json:"s,omitempty"`
+}
+
+// markSignedOutShown records in the seen marker that the signed-out page
+// has shown this browser why its session ended.
+func (g *Gateway) markSignedOutShown(w http.ResponseWriter, r *http.Request, reason session.Reason) {
+	m, seen := g.readSeenMarker(r)
+	if !seen || m.Shown || m.EndedReason != string(reason) {
+		return
+	}
+	m.Shown = true
+	if v, err := g.sealer.Seal(seenCookieSealKey, m); err == nil {
+		g.setCookie(w, r, seenCookieName, v, seenCookieLifetime)
+	}
 }
 
 func (g *Gateway) writeSeenMarker(w http.ResponseWriter, r *http.Request, s *session.Session, l session.Limits) error {

@@ -214,6 +214,9 @@ func (g *Gateway) handleSignedOut(w http.ResponseWriter, r *http.Request) {
 		reason = session.ReasonLogout // back from the provider's logout
 	}
 	rd := safeReturnPath(q.Get("rd"))
+	if reason.Valid() {
+		g.markSignedOutShown(w, r, reason)
+	}
 	g.pages.render(w, http.StatusOK, "signed_out", g.signedOutText(reason, rd))
 }
 

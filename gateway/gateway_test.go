@@ -87,7 +87,9 @@ func request(method, target string, c *http.Cookie, hdr map[string]string) *http
 }
 
 var (
-	click      = map[string]string{"Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?1", "Sec-Fetch-Dest": "document"}
+	// click is a navigation a person started in the browser's UI (the
+	// address bar): the one navigation that counts as activity by itself
+	click      = map[string]string{"Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?1", "Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "none"}
 	poll       = map[string]string{"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}
 	frameNav   = map[string]string{"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "frame"}
 	metaReload = map[string]string{"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
@@ -365,8 +367,31 @@ func TestReasonSurvivesCookieClearedByBackgroundRequest(t *testing.T) {
 	if w.Code != 401 || !strings.Contains(w.Body.String(), `"reason":"idle"`) || !strings.Contains(w.Body.String(), "reason=idle") {
 		t.Fatalf("status after the cookie was cleared: %d %s", w.Code, w.Body)
 	}
+	// a navigation before the signed-out page was shown (a page reloading
+	// itself as the banner moves the window) goes to that page, not past it
+	w = f.serve(request("GET", "/chart", marker, metaReload))
+	if w.Code != http.StatusFound || !strings.HasPrefix(w.Header().Get("Location"), "/.sessiongate/signed-out?") ||
+		!strings.Contains(w.Header().Get("Location"), "reason=idle") {
+		t.Fatalf("navigation before the signed-out page was shown: %d %s", w.Code, w.Header().Get("Location"))
+	}
+	w = f.serve(request("GET", "/.sessiongate/signed-out?reason=idle", marker, click))
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == seenCookieName {
+			marker = ck
+		}
+	}
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "inactivity") {
+		t.Fatalf("signed-out page: %d", w.Code)
+	}
+	// within a minute of the end every navigation still explains (racing
+	// responses may have overwritten "shown")
+	w = f.serve(request("GET", "/chart", marker, click))
+	if w.Code != http.StatusFound || !strings.Contains(w.Header().Get("Location"), "reason=idle") {
+		t.Fatalf("navigation right after the signed-out page: %d %s", w.Code, w.Header().Get("Location"))
+	}
 	// the next visit (the user has seen the signed-out page) goes to the
 	// provider's sign-in (unreachable in this fixture), not back to that page
+	f.clock.Advance(time.Minute)
 	w = f.serve(request("GET", "/chart", marker, click))
 	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "identity provider cannot be reached") {
 		t.Fatalf("next visit: %d %s %.200s", w.Code, w.Header().Get("Location"), w.Body)

@@ -28,16 +28,33 @@ func acceptsHTML(r *http.Request) bool {
 }
 
 // isActivity applies the activity rules: only what a person did resets the
-// idle timer (see DESIGN.md "What counts as activity").
+// idle timer (see docs/activity.md, measured in Chromium).
+//
+// Every page and frame navigation a page can start by itself — a Refresh
+// header, a meta refresh, location.reload(), location.href, form.submit(),
+// history.go(0) — is same-origin, and when it follows a click in the page
+// (within the click's user activation, about 5 s) Chromium marks it
+// Sec-Fetch-User: ?1 too. So neither the navigation nor ?1 is a witness of a
+// person. What a person does in a page is reported by the banner (real
+// input events, POST /activity). What a person does in the browser's own UI
+// — the address bar, a bookmark, the reload button — never passes through a
+// page: Chromium marks those navigations Sec-Fetch-Site: none with
+// Sec-Fetch-User: ?1, which no page can cause, and only those count here.
+// Browsers without Fetch Metadata: nothing here counts (the banner still
+// reports input), since a self-refresh cannot be told apart.
 func (g *Gateway) isActivity(r *http.Request) bool {
 	if g.cfg.Activity == config.ActivityAllRequests {
 		return true
 	}
-	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
-		return mode == "navigate" && r.Header.Get("Sec-Fetch-User") == "?1"
-	}
-	// Browsers without Fetch Metadata: best effort.
-	return isNavigation(r)
+	return isBrowserUINavigation(r)
+}
+
+// isBrowserUINavigation reports a top-level navigation the person started in
+// the browser's own interface (address bar, bookmark, reload button).
+func isBrowserUINavigation(r *http.Request) bool {
+	h := r.Header
+	return h.Get("Sec-Fetch-Site") == "none" && h.Get("Sec-Fetch-User") == "?1" &&
+		h.Get("Sec-Fetch-Mode") == "navigate" && h.Get("Sec-Fetch-Dest") == "document"
 }
 
 func isHTTPS(r *http.Request) bool { return r.TLS != nil }

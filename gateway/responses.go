@@ -52,6 +52,13 @@ func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request) {
 		g.ended(w, r, session.ReasonAbsolute)
 		return
 	}
+	// A navigation that raced the one taking the browser to the signed-out
+	// page (a page reloading itself as the banner moves the window) must not
+	// skip the explanation: until the page has been shown, show it.
+	if reason := g.unshownReason(r); reason != "" && isNavigation(r) {
+		g.ended(w, r, reason)
+		return
+	}
 	rd := g.returnTo(r)
 	if !isNavigation(r) {
 		g.writeJSON(w, http.StatusUnauthorized, map[string]string{
@@ -93,6 +100,30 @@ func (g *Gateway) endedReason(r *http.Request) session.Reason {
 	}
 	return ""
 }
+
+// unshownReason is the recorded security reason of this browser's last
+// session end when the signed-out page has not shown it yet.
+// A navigation within explainWindow of the end is also sent there, shown or
+// not: the responses of the navigations and background requests that race at
+// the end may reach the browser in any order, so "shown" may be overwritten.
+func (g *Gateway) unshownReason(r *http.Request) session.Reason {
+	marker, seen := g.readSeenMarker(r)
+	if !seen {
+		return ""
+	}
+	reason := session.Reason(marker.EndedReason)
+	if !reason.Valid() || !g.recent(marker.EndedAt) {
+		return ""
+	}
+	if !marker.Shown || g.now().UnixMilli()-marker.EndedAt < explainWindow.Milliseconds() {
+		return reason
+	}
+	return ""
+}
+
+// explainWindow is how long after a security sign-out every navigation of
+// the browser still lands on the signed-out page.
+const explainWindow = time.Minute
 
 // recent tells whether a past moment (unix ms) lies within tombstoneWindow.
 func (g *Gateway) recent(at int64) bool {

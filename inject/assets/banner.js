@@ -24,7 +24,10 @@
   var st = null;          // last /status body
   var skew = 0;           // server time minus local time, ms
   var timer = null, tick = null;
-  var lastReport = 0;     // last activity POST, ms (shared through the channel)
+  var lastReport = 0;     // last activity report the server took, ms (shared through the channel)
+  var reportedHere = false; // this page has reported input at least once
+  var pendingReport = false; // input seen before the page had a CSRF token
+  var reportTries = 0;    // failed reports in a row
   var failures = 0;       // /status or /activity requests failed in a row
   var ui = null;          // drawn banner, if any
   var mode = "";          // "", "idle", "absolute"
@@ -75,10 +78,21 @@
     return tpl.replace(/\{(\w+)\}/g, function (_, k) { return vals[k] != null ? vals[k] : ""; });
   }
 
+  // The CSRF token of this tab's session, kept in sessionStorage so that the
+  // first input on a freshly loaded page (often the click that leaves it)
+  // can be reported before /status has answered.
+  function csrf() {
+    if (st && st.csrf) return st.csrf;
+    try { return sessionStorage.getItem("sessiongate.csrf") || ""; } catch (e) { return ""; }
+  }
+
   function request(method, path, cb) {
     var started = Date.now();
-    var opts = { method: method, credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } };
-    if (method === "POST") opts.headers["X-Sessiongate-CSRF"] = st ? st.csrf : "";
+    // keepalive: an activity report must survive the navigation that the
+    // input it reports (a click on a link, Enter in a form) starts
+    var opts = { method: method, credentials: "same-origin", cache: "no-store", keepalive: method === "POST",
+                 headers: { "Accept": "application/json" } };
+    if (method === "POST") opts.headers["X-Sessiongate-CSRF"] = csrf();
     fetch(PREFIX + path, opts).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (body) { cb(resp.status, body, started); });
     }).catch(function () { cb(0, null, started); });
@@ -101,6 +115,8 @@
     var rtt = Date.now() - started;
     skew = body.now - (started + rtt / 2);
     st = body;
+    try { if (body.csrf) sessionStorage.setItem("sessiongate.csrf", body.csrf); } catch (e) { /* storage off */ }
+    if (pendingReport) { pendingReport = false; report(true); }
     if (channel) channel.postMessage({ type: "status", status: body, lastReport: lastReport });
     schedule();
     drawAccount();
@@ -168,13 +184,47 @@
 
   function refresh() { request("GET", "/status", handle); }
 
+  // report sends real input to the server. The first input on every page is
+  // always sent (throttling must never swallow the click that leaves a page);
+  // later ones at most every ACTIVITY_THROTTLE across the browser's tabs. A
+  // report that fails is retried with backoff; only a report the server took
+  // moves the throttle.
+  var reportInFlight = false;
+  var tokenRenewed = false; // a refused token was replaced once on this page
   function report(force) {
-    if (!st || !navigator.onLine) return;
+    if (!navigator.onLine) return;
+    if (!csrf()) { pendingReport = true; return; }
     var t = Date.now();
-    if (!force && t - lastReport < ACTIVITY_THROTTLE) return;
-    lastReport = t;
-    if (channel) channel.postMessage({ type: "reported", at: t });
-    request("POST", "/activity", handle);
+    // at most every 30 s, and at least three times per idle period (short
+    // idle timeouts, as in demos and tests)
+    var throttle = Math.min(ACTIVITY_THROTTLE, st && st.idle_timeout ? st.idle_timeout / 3 : ACTIVITY_THROTTLE);
+    if (!force && reportedHere && t - lastReport < throttle) return;
+    if (reportInFlight) return;
+    reportedHere = true;
+    reportInFlight = true;
+    request("POST", "/activity", function (status, body, started) {
+      reportInFlight = false;
+      if (status === 200 && body && body.authenticated) {
+        reportTries = 0;
+        lastReport = Date.now();
+        if (channel) channel.postMessage({ type: "reported", at: lastReport });
+        handle(status, body, started);
+        return;
+      }
+      if (status === 401) { handle(status, body, started); return; }
+      // refused (a token from an older session: ask /status for the new one),
+      // or the network or the store failed: try again soon
+      if (status === 403 && !tokenRenewed) {
+        tokenRenewed = true;
+        st = null;
+        try { sessionStorage.removeItem("sessiongate.csrf"); } catch (e) { /* storage off */ }
+        pendingReport = true;
+        refresh();
+        return;
+      }
+      reportTries++;
+      if (reportTries <= 5) setTimeout(function () { report(true); }, Math.min(8000, 500 * Math.pow(2, reportTries - 1)));
+    });
   }
 
   // The next moment something can change: a warning starts or a deadline passes.
@@ -334,15 +384,28 @@
   }
 
   function onInput(e) {
+    // only what a person did: events a script dispatches are not trusted
+    if (!e || !e.isTrusted) return;
     // input inside the banner belongs to its buttons (Tab must reach "Log out now")
-    if (ui && e && e.composedPath && e.composedPath().indexOf(ui.host) >= 0) return;
+    if (ui && e.composedPath && e.composedPath().indexOf(ui.host) >= 0) return;
     if (mode === "idle") { report(true); hide(); return; }
     report(false);
   }
 
-  ["pointerdown", "keydown", "touchstart", "wheel", "scroll"].forEach(function (ev) {
+  // Real input only. Not scroll: it fires on scroll restoration after a
+  // reload and on a script's scrollTo. Not focus or visibilitychange: pages
+  // and the browser cause them.
+  ["pointerdown", "keydown", "touchstart", "wheel"].forEach(function (ev) {
     window.addEventListener(ev, onInput, { capture: true, passive: true });
   });
+  // Back/forward is a person's action outside the page (the browser's
+  // buttons): a page loaded by a history traversal, or restored from the
+  // back/forward cache (no request reaches the server), reports it.
+  try {
+    var nav = performance.getEntriesByType("navigation")[0];
+    if (nav && nav.type === "back_forward") report(true);
+  } catch (e) { /* no Navigation Timing */ }
+  window.addEventListener("pageshow", function (e) { if (e.persisted) { reportedHere = false; report(true); } });
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") refresh(); });
   window.addEventListener("focus", refresh);
   window.addEventListener("online", function () { failures = 0; refresh(); });

@@ -1,0 +1,440 @@
+package caddymodule_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/sessiongate/sessiongate/internal/browsertest"
+)
+
+// The activity matrix (docs/activity.md): in real Chromium, nothing a page
+// does by itself extends a session — in the top window, in a frameset frame
+// and in an iframe, before and after the person clicked into it — while
+// everything a person does extends it, in the top window and in frames.
+
+// TestMain lets the matrix rows (t.Parallel, each in its own browser
+// context) run six at a time when -parallel is not set: they mostly wait
+// for timers.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if p := flag.Lookup("test.parallel"); p != nil && p.Value.String() == strconv.Itoa(runtime.GOMAXPROCS(0)) {
+		_ = p.Value.Set("6")
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	matrixIdle = 6 * time.Second
+	matrixWarn = 3 * time.Second
+)
+
+// selfRefreshing are the ways a legacy page reloads or leaves itself, each
+// every second: the page's body and headers.
+var selfRefreshing = map[string]specialPage{
+	"refresh-header":       {headers: map[string]string{"Refresh": "1"}},
+	"refresh-header-other": {headers: map[string]string{"Refresh": "1; url=?n=2"}},
+	"meta-refresh":         {body: `<meta http-equiv="refresh" content="1">`},
+	"meta-refresh-other":   {body: `<meta http-equiv="refresh" content="1;url=?n=2">`},
+	"reload":               {body: `<script>setTimeout(function(){location.reload()},1000)</script>`},
+	"location-href":        {body: `<script>setTimeout(function(){location.href="?n="+Date.now()},1000)</script>`},
+	"form-submit":          {body: `<form id="f" action=""><input type="hidden" name="n" value="1"></form><script>setTimeout(function(){document.getElementById("f").submit()},1000)</script>`},
+	"history-go":           {body: `<script>setTimeout(function(){history.go(0)},1000)</script>`},
+	"fetch-xhr-polling": {body: `<script>setInterval(function(){fetch("/api/queue");var x=new XMLHttpRequest();x.open("GET","/api/queue");x.send();
+window.scrollTo(0,(window.scrollY+40)%200);document.getElementById("t").focus();},1000)</script>`},
+}
+
+func init() {
+	const blank = `<!doctype html><html><head><title>blank</title></head><body><p>blank</p></body></html>`
+	specialPages["/blank"] = specialPage{body: blank}
+	for m, p := range selfRefreshing {
+		specialPages["/m/"+m] = specialPage{headers: p.headers, body: `<!doctype html><html><head><title>` + m + `</title>` + p.body +
+			`</head><body style="height:3000px"><p id="t" tabindex="0" style="font-size:40px;margin:40px">patient list</p></body></html>`}
+		specialPages["/fs/"+m] = specialPage{body: `<!doctype html><html><head><title>frames</title></head>
+<frameset cols="25%,75%"><frame name="nav" src="/blank"><frame name="main" src="/m/` + m + `"></frameset></html>`}
+		specialPages["/fsnav/"+m] = specialPage{body: `<!doctype html><html><head><title>frames</title></head>
+<frameset cols="25%,75%"><frame name="nav" src="/nav/` + m + `"><frame name="main" src="/blank"></frameset></html>`}
+		specialPages["/nav/"+m] = specialPage{body: `<!doctype html><html><head><title>nav</title></head><body>
+<a id="l" href="/m/` + m + `" target="main" style="font-size:40px">Board</a></body></html>`}
+		specialPages["/if/"+m] = specialPage{body: `<!doctype html><html><head><title>iframe</title></head><body>
+<p>top</p><iframe name="ifr" src="/m/` + m + `" width="700" height="500"></iframe></body></html>`}
+		specialPages["/iflink/"+m] = specialPage{body: `<!doctype html><html><head><title>iframe</title></head><body>
+<a id="l" href="/m/` + m + `" target="ifr" style="font-size:40px">Board</a><br><iframe name="ifr" src="/blank" width="700" height="500"></iframe></body></html>`}
+	}
+	// pages a person uses: a link, a form with a text field and a button
+	// below the warning banner, which covers the top of the page while it shows
+	person := `<!doctype html><html><head><title>%s</title></head><body style="height:3000px;padding-top:450px">
+<p><a id="l" href="/person2" style="font-size:40px">Next patient</a></p>
+<form action="/person2"><input id="q" name="q" style="font-size:30px"><button id="b" style="font-size:30px">Save</button></form></body></html>`
+	specialPages["/person"] = specialPage{body: fmt.Sprintf(person, "person")}
+	specialPages["/person2"] = specialPage{body: fmt.Sprintf(person, "person2")}
+	specialPages["/tac"] = specialPage{headers: map[string]string{"Refresh": "10"},
+		body: `<!doctype html><html><head><title>Tactical Overview</title></head><body><p id="t" style="font-size:40px;margin-top:450px">hosts up</p></body></html>`}
+	specialPages["/nagios"] = specialPage{body: `<!doctype html><html><head><title>Nagios</title></head>
+<frameset cols="25%,75%"><frame name="nav" src="/nagios-nav"><frame name="main" src="/blank"></frameset></html>`}
+	specialPages["/nagios-nav"] = specialPage{body: `<!doctype html><html><head><title>nav</title></head><body>
+<a id="l" href="/tac" target="main" style="font-size:40px">Tactical Overview</a></body></html>`}
+	specialPages["/fsperson"] = specialPage{body: `<!doctype html><html><head><title>frames</title></head>
+<frameset cols="25%,75%"><frame name="nav" src="/blank"><frame name="main" src="/person"></frameset></html>`}
+}
+
+// matrix starts the stack and the browser that a matrix's rows share; they
+// stop when the test and all its parallel rows have ended.
+func matrix(t *testing.T) (*stack, context.Context) {
+	st := startStack(t, site{name: "act", extra: fmt.Sprintf("idle_timeout %s\n\t\twarn_before %s", matrixIdle, matrixWarn)})
+	return st, newChrome(t)
+}
+
+// isolatedTab opens a tab in a browser context of its own: its own cookies,
+// so every row is a separate device with its own session.
+func isolatedTab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("new browser context: %v", err)
+	}
+	return ctx
+}
+
+// frameXY returns page coordinates of the centre of the element sel inside
+// the frame (or iframe) frame; frame "" is the top document.
+func frameXY(t *testing.T, ctx context.Context, frame, sel string) (float64, float64) {
+	t.Helper()
+	doc, off := "document", "{x:0,y:0}"
+	if frame != "" {
+		doc = frame + ".contentDocument"
+		off = frame + ".getBoundingClientRect()"
+	}
+	js := `(function(){var o=` + off + `;var e=` + doc + `.querySelector(` + strconv.Quote(sel) + `);if(!e)return null;var r=e.getBoundingClientRect();return [o.x+r.x+r.width/2,o.y+r.y+r.height/2]})()`
+	var xy []float64
+	browsertest.WaitJS(t, ctx, `!!(`+js+`)`, 5*time.Second, sel+" in "+frame)
+	xy = browsertest.Eval[[]float64](t, ctx, js)
+	return xy[0], xy[1]
+}
+
+// waitToken waits until the banner in win (a script expression for a
+// window) has learned the session's CSRF token from /status.
+func waitToken(t *testing.T, ctx context.Context, win string) {
+	t.Helper()
+	browsertest.WaitJS(t, ctx, `(function(){try{return !!`+win+`.sessionStorage.getItem("sessiongate.csrf")}catch(e){return false}})()`,
+		5*time.Second, "the banner's status in "+win)
+}
+
+func clickAt(t *testing.T, ctx context.Context, frame, sel string) {
+	t.Helper()
+	x, y := frameXY(t, ctx, frame, sel)
+	browsertest.Run(t, ctx, chromedp.MouseClickXY(x, y))
+}
+
+const (
+	mainFrame   = `document.getElementsByName("main")[0]`
+	iframeFrame = `document.querySelector("iframe")`
+)
+
+// watchJS reports the top window's path, how many documents (top and
+// frames) show the banner, and the session's idle deadline from /status
+// (which never counts as activity).
+const watchJS = `(async function(withStatus){
+var vis=function(d){try{var h=d.querySelector("sessiongate-banner");if(!h||!h.shadowRoot)return false;var b=h.shadowRoot.querySelector("[role=alertdialog]");
+if(!b)return false;var r=b.getBoundingClientRect();return getComputedStyle(h).display!=="none"&&r.width>100&&r.height>40;}catch(e){return false}};
+var n=vis(document)?1:0;var fr=document.querySelectorAll("frame,iframe");for(var i=0;i<fr.length;i++){try{if(fr[i].contentDocument&&vis(fr[i].contentDocument))n++}catch(e){}}
+var exp=0;if(withStatus&&!location.pathname.startsWith("/.sessiongate/")){try{var r=await fetch("/.sessiongate/status",{credentials:"same-origin",cache:"no-store"});
+if(r.ok){var s=await r.json();exp=s.idle_expires_at||0}}catch(e){}}
+return [location.pathname+location.search, String(n), String(exp)]})`
+
+type watched struct {
+	path        string        // top window's path at the end
+	maxBanners  int           // most documents showing the banner at once
+	sawBanner   bool          // the warning was drawn at some point
+	latestEnd   time.Time     // the latest idle deadline /status reported
+	signedOutAt time.Duration // since start, when the top window reached the signed-out page
+	paths       []string      // the top window's paths, in order (for failure messages)
+}
+
+// watch polls the tab until the top window shows the signed-out page or
+// timeout passes.
+func watch(ctx context.Context, start time.Time, timeout time.Duration) watched {
+	var w watched
+	for i := 0; time.Since(start) < timeout; i++ {
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		v, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](watchJS+"("+strconv.FormatBool(i%4 == 0)+")", chromedp.EvalAwaitPromise))
+		cancel()
+		if err == nil && len(v) == 3 {
+			if w.path != v[0] && len(w.paths) < 20 {
+				w.paths = append(w.paths, v[0])
+			}
+			w.path = v[0]
+			n, _ := strconv.Atoi(v[1])
+			w.maxBanners = max(w.maxBanners, n)
+			w.sawBanner = w.sawBanner || n > 0
+			if ms, _ := strconv.ParseFloat(v[2], 64); ms > 0 {
+				if end := time.UnixMilli(int64(ms)); end.After(w.latestEnd) {
+					w.latestEnd = end
+				}
+			}
+			if strings.HasPrefix(w.path, "/.sessiongate/signed-out") {
+				w.signedOutAt = time.Since(start)
+				return w
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return w
+}
+
+// TestActivityMatrixSelfRefreshDoesNotExtend: every self-refresh mechanism ×
+// {top, frame, iframe} × {before, after a click into it}: the session ends
+// at the idle limit counted from the person's last action, the warning is
+// drawn in exactly one document, and the whole window leaves for the
+// signed-out page.
+func TestActivityMatrixSelfRefreshDoesNotExtend(t *testing.T) {
+	st, browser := matrix(t)
+	for mech := range selfRefreshing {
+		for _, where := range []string{"top", "frame", "iframe"} {
+			for _, when := range []string{"before", "after"} {
+				t.Run(mech+"/"+where+"/"+when+"-click", func(t *testing.T) {
+					t.Parallel()
+					base := st.sites["act"]
+					ctx := isolatedTab(t, browser)
+					path := map[string]string{"top": "/m/", "frame": "/fs/", "iframe": "/if/"}[where]
+					if when == "after" && where != "top" {
+						path = map[string]string{"frame": "/fsnav/", "iframe": "/iflink/"}[where]
+					}
+					browserSignIn(t, ctx, base, path+mech)
+					last := time.Now()
+					if when == "after" {
+						// a person's first click comes after the page has asked the
+						// gateway for its status (and so knows where to report)
+						switch where {
+						case "top":
+							waitToken(t, ctx, "window")
+							clickAt(t, ctx, "", "#t")
+						case "frame": // the Nagios case: a click in one frame opens the board in another
+							waitToken(t, ctx, `document.getElementsByName("nav")[0].contentWindow`)
+							clickAt(t, ctx, `document.getElementsByName("nav")[0]`, "#l")
+							waitToken(t, ctx, mainFrame+".contentWindow")
+							clickAt(t, ctx, mainFrame, "#t")
+						case "iframe":
+							waitToken(t, ctx, "window")
+							clickAt(t, ctx, "", "#l")
+							waitToken(t, ctx, iframeFrame+".contentWindow")
+							clickAt(t, ctx, iframeFrame, "#t")
+						}
+						last = time.Now()
+					}
+					w := watch(ctx, last, matrixIdle+8*time.Second)
+					if !strings.HasPrefix(w.path, "/.sessiongate/signed-out") || !strings.Contains(w.path, "reason=idle") {
+						t.Fatalf("not on the signed-out page %v after the last action (top window at %s, idle deadline %v after it; paths %q)",
+							matrixIdle+8*time.Second, w.path, w.latestEnd.Sub(last).Round(time.Millisecond), w.paths)
+					}
+					if ext := w.latestEnd.Sub(last) - matrixIdle; ext > 800*time.Millisecond {
+						t.Errorf("the idle deadline moved %v past the last action's: a self-refresh counted as activity", ext.Round(time.Millisecond))
+					}
+					if out := last.Add(w.signedOutAt); out.Before(w.latestEnd.Add(-300*time.Millisecond)) || out.After(w.latestEnd.Add(4*time.Second)) {
+						t.Errorf("the window left %v after the idle deadline; want within 4s", out.Sub(w.latestEnd).Round(time.Millisecond))
+					}
+					if !w.sawBanner || w.maxBanners != 1 {
+						t.Errorf("warning drawn: seen %v, at most %d at once; want exactly one", w.sawBanner, w.maxBanners)
+					}
+				})
+			}
+		}
+	}
+}
+
+// personActions are what a person does; each must extend the session.
+var personActions = map[string]func(t *testing.T, ctx context.Context, base, frame string){
+	"link-click": func(t *testing.T, ctx context.Context, base, frame string) { clickAt(t, ctx, frame, "#l") },
+	"button-click": func(t *testing.T, ctx context.Context, base, frame string) {
+		clickAt(t, ctx, frame, "#b")
+	},
+	"typing": func(t *testing.T, ctx context.Context, base, frame string) {
+		doc := "document"
+		if frame != "" {
+			doc = frame + ".contentWindow.focus()," + frame + ".contentDocument"
+		}
+		browsertest.Eval[bool](t, ctx, `(`+doc+`.getElementById("q").focus(),true)`) // a script's focus is not input
+		browsertest.Run(t, ctx, chromedp.KeyEvent("abc"))
+	},
+	"touch": func(t *testing.T, ctx context.Context, base, frame string) {
+		x, y := frameXY(t, ctx, frame, "#q")
+		browsertest.Run(t, ctx, chromedp.TapXY(x, y))
+	},
+	"wheel": func(t *testing.T, ctx context.Context, base, frame string) {
+		x, y := frameXY(t, ctx, frame, "#q")
+		browsertest.Run(t, ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, x, y, func(p *input.DispatchMouseEventParams) { p.DeltaX, p.DeltaY = 0.001, 120 }))
+	},
+	"address-bar": func(t *testing.T, ctx context.Context, base, frame string) {
+		path := "/person2"
+		if frame != "" {
+			path = "/fsperson?again"
+		}
+		browsertest.Run(t, ctx, chromedp.Navigate(base+path))
+	},
+	"back-forward": func(t *testing.T, ctx context.Context, base, frame string) {
+		browsertest.Run(t, ctx, chromedp.NavigateBack())
+	},
+	"continue-session": func(t *testing.T, ctx context.Context, base, frame string) {
+		// the document that draws the warning: the top window, or a frame of a frameset
+		const find = `(function(){var docs=[[document,{x:0,y:0}]];var fr=document.querySelectorAll("frame,iframe");
+for(var i=0;i<fr.length;i++){try{docs.push([fr[i].contentDocument,fr[i].getBoundingClientRect()])}catch(e){}}
+for(var j=0;j<docs.length;j++){var d=docs[j][0],o=docs[j][1];var h=d&&d.querySelector("sessiongate-banner");if(!h||!h.shadowRoot||getComputedStyle(h).display==="none")continue;
+var b=h.shadowRoot.getElementById("sg-continue");if(!b)continue;var r=b.getBoundingClientRect();if(r.width<10)continue;return [o.x+r.x+r.width/2,o.y+r.y+r.height/2]}
+return null})()`
+		browsertest.WaitJS(t, ctx, "!!"+find, 4*time.Second, "the warning's Continue button")
+		xy := browsertest.Eval[[]float64](t, ctx, find)
+		browsertest.Run(t, ctx, chromedp.MouseClickXY(xy[0], xy[1]))
+	},
+}
+
+// TestActivityMatrixPersonExtends: every person action × {top, frame}
+// moves the idle deadline to the action's time plus the idle limit.
+func TestActivityMatrixPersonExtends(t *testing.T) {
+	st, browser := matrix(t)
+	for action, do := range personActions {
+		for _, where := range []string{"top", "frame"} {
+			t.Run(action+"/"+where, func(t *testing.T) {
+				t.Parallel()
+				base := st.sites["act"]
+				ctx := isolatedTab(t, browser)
+				frame, start := "", "/person"
+				if where == "frame" {
+					frame, start = mainFrame, "/fsperson"
+				}
+				browserSignIn(t, ctx, base, start)
+				if action == "back-forward" { // a history entry to go back to, typed in the address bar
+					browsertest.Run(t, ctx, chromedp.Navigate(base+"/person2"), chromedp.Navigate(base+start))
+				}
+				// act relative to the deadline set by the sign-in (or the typed
+				// navigations), read from the server
+				var first time.Time
+				for until := time.Now().Add(3 * time.Second); first.IsZero() && time.Now().Before(until); {
+					first = watch(ctx, time.Now(), 250*time.Millisecond).latestEnd
+				}
+				if first.IsZero() {
+					t.Fatal("no idle deadline from /status after sign-in")
+				}
+				lead := matrixIdle - matrixWarn - 500*time.Millisecond // in the warning period, for Continue
+				if action != "continue-session" {
+					lead = matrixIdle - time.Second // before the warning covers the page and takes the focus
+				}
+				time.Sleep(time.Until(first.Add(-lead)))
+				acted := time.Now()
+				do(t, ctx, base, frame)
+				var end time.Time
+				deadline := time.Now().Add(5 * time.Second)
+				for time.Now().Before(deadline) {
+					w := watch(ctx, time.Now(), 250*time.Millisecond)
+					if !w.latestEnd.IsZero() && w.latestEnd.After(end) {
+						end = w.latestEnd
+					}
+					if !end.IsZero() && end.Sub(acted) >= matrixIdle-300*time.Millisecond {
+						return
+					}
+				}
+				loc, _ := chromedp.Run(ctx, chromedp.Location())
+				t.Fatalf("%s in the %s did not extend the session: idle deadline %v after the action (want ≈ %v; at %s)",
+					action, where, end.Sub(acted).Round(time.Millisecond), matrixIdle, loc)
+			})
+		}
+	}
+}
+
+// TestActivityUnderLoad: three devices used in parallel — a key pressed every
+// second, a link clicked every three seconds, for three idle periods — on a
+// machine kept busy by spinning goroutines: no device is signed out, and
+// each one's idle deadline follows its latest action.
+func TestActivityUnderLoad(t *testing.T) {
+	st, browser := matrix(t)
+	base := st.sites["act"]
+	stop := make(chan struct{})
+	var spin sync.WaitGroup
+	for range runtime.NumCPU() {
+		spin.Add(1)
+		go func() {
+			defer spin.Done()
+			for x := 0; ; x++ {
+				select {
+				case <-stop:
+					return
+				default:
+					_ = x * x
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); spin.Wait() }()
+	var wg sync.WaitGroup
+	errs := make(chan string, 3)
+	for d := range 3 {
+		ctx := isolatedTab(t, browser)
+		browserSignIn(t, ctx, base, "/person")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			end := time.Now().Add(3 * matrixIdle)
+			for i := 1; time.Now().Before(end); i++ {
+				time.Sleep(time.Second)
+				tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				var err error
+				if i%3 == 0 {
+					err = chromedp.Do(tctx, chromedp.Click(chromedp.CSS("#l")))
+				} else {
+					err = chromedp.Do(tctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 50, float64(400+i)), chromedp.KeyEvent("k"))
+				}
+				loc, _ := chromedp.Run(tctx, chromedp.Location())
+				cancel()
+				if strings.Contains(loc, "/.sessiongate/") {
+					errs <- fmt.Sprintf("device %d was signed out after %d actions (at %s)", d, i, loc)
+					return
+				}
+				if err != nil && i%3 != 0 {
+					errs <- fmt.Sprintf("device %d: %v", d, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// TestActivityNagiosFrameRefreshingEvery10s is the case that was reported:
+// a status board sending `Refresh: 10`, opened in a frameset frame by a click
+// (so its refreshes inherit the click's user activation), on a site with a
+// 25 s idle limit: the session still ends on time, with one warning drawn,
+// and the whole window leaves for the signed-out page.
+func TestActivityNagiosFrameRefreshingEvery10s(t *testing.T) {
+	const idle = 25 * time.Second
+	st := startStack(t, site{name: "nagios", extra: fmt.Sprintf("idle_timeout %s\n\t\twarn_before 10s", idle)})
+	ctx := newChrome(t)
+	base := st.sites["nagios"]
+	browserSignIn(t, ctx, base, "/nagios")
+	clickAt(t, ctx, `document.getElementsByName("nav")[0]`, "#l")
+	last := time.Now()
+	w := watch(ctx, last, idle+12*time.Second)
+	if !strings.HasPrefix(w.path, "/.sessiongate/signed-out") || !strings.Contains(w.path, "reason=idle") {
+		t.Fatalf("still signed in %v after the click (at %s, idle deadline %v after the click)", idle+12*time.Second, w.path,
+			w.latestEnd.Sub(last).Round(time.Millisecond))
+	}
+	if ext := w.latestEnd.Sub(last) - idle; ext > 800*time.Millisecond {
+		t.Errorf("the idle deadline moved %v past the click's: a refresh counted as activity", ext.Round(time.Millisecond))
+	}
+	if w.signedOutAt > idle+4*time.Second || !w.sawBanner || w.maxBanners != 1 {
+		t.Errorf("signed out after %v; warning seen %v, at most %d at once", w.signedOutAt.Round(time.Millisecond), w.sawBanner, w.maxBanners)
+	}
+}
