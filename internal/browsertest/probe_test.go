@@ -33,7 +33,10 @@ func TestProbeFetchMetadata(t *testing.T) {
 	var mu sync.Mutex
 	var hits []hit
 	start := time.Now()
-	mechs := map[string]struct{ head, body string; hdr string }{
+	mechs := map[string]struct {
+		head, body string
+		hdr        string
+	}{
 		"refresh-hdr":       {hdr: "1"},
 		"refresh-hdr-other": {hdr: "1; url=?x"},
 		"meta":              {head: `<meta http-equiv="refresh" content="1">`},
