@@ -118,7 +118,10 @@ func (rp *RelyingParty) VerifyLogoutToken(ctx context.Context, raw string) (Logo
 	// Signature, iss, aud, exp, jti, sub/sid, events member present, no
 	// nonce: go-oidc. The key set is wrapped to tell a provider whose keys
 	// cannot be fetched from a bad signature.
-	keys := &keyFetchProbe{inner: oidc.NewRemoteKeySet(rp.ctx(ctx), meta.JWKS)}
+	rp.mu.Lock()
+	shared := rp.logoutKeys
+	rp.mu.Unlock()
+	keys := &keyFetchProbe{inner: shared}
 	verifier := oidc.NewVerifier(meta.Issuer, keys, &oidc.Config{
 		ClientID:             rp.cfg.ClientID,
 		SupportedSigningAlgs: algs,

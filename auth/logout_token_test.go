@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -317,3 +318,46 @@ func TestVerifyLogoutTokenKeysError(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestVerifyLogoutTokenFetchesKeysOnce: the provider's keys are fetched once
+// per relying party, not once per posted token (#15 point 8): any
+// unauthenticated POST with a well-formed token must not make the gateway
+// fetch the JWKS again.
+func TestVerifyLogoutTokenFetchesKeysOnce(t *testing.T) {
+	idp, _ := startLogoutIdP(t, nil)
+	var jwksFetches int
+	var front *httptest.Server
+	front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/openid-configuration" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"issuer":"` + front.URL + `","authorization_endpoint":"` + front.URL +
+				`/auth","token_endpoint":"` + front.URL + `/token","jwks_uri":"` + front.URL +
+				`/keys","id_token_signing_alg_values_supported":["RS256"]}`))
+			return
+		}
+		jwksFetches++
+		// the provider's own keys, fetched through this front
+		resp, err := http.Get(idp.Issuer() + "/keys")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(front.Close)
+	rp := newLogoutRP(front.URL)
+	for i := range 20 {
+		claims := logoutClaims(idp)
+		claims["iss"] = front.URL
+		claims["jti"] = "jti-" + itoa(int64(i))
+		raw := signLogout(t, idp, claims, devidp.LogoutTokenType)
+		if _, err := rp.VerifyLogoutToken(t.Context(), raw); err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+	}
+	if jwksFetches != 1 {
+		t.Fatalf("20 logout tokens fetched the provider's keys %d times, want once", jwksFetches)
+	}
+}

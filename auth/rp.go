@@ -43,6 +43,10 @@ type RelyingParty struct {
 	provider    *oidc.Provider
 	endSession  string
 	lastAttempt time.Time
+	// logoutKeys verifies Logout Tokens: one key set per provider, made at
+	// discovery, so that keys are fetched once and again only for an
+	// unknown key ID (go-oidc), not for every token posted.
+	logoutKeys oidc.KeySet
 }
 
 // New returns a relying party; it does not contact the provider.
@@ -77,9 +81,14 @@ func (rp *RelyingParty) discover(ctx context.Context) (*oidc.Provider, error) {
 	}
 	var extra struct {
 		EndSession string `json:"end_session_endpoint"`
+		JWKS       string `json:"jwks_uri"`
 	}
 	_ = p.Claims(&extra)
 	rp.provider, rp.endSession = p, extra.EndSession
+	if extra.JWKS != "" {
+		// not the request's context: the key set outlives the request
+		rp.logoutKeys = oidc.NewRemoteKeySet(rp.ctx(context.Background()), extra.JWKS)
+	}
 	return p, nil
 }
 

@@ -22,22 +22,33 @@ type Sealer struct {
 }
 
 // NewSealer derives the keys from secrets (the current one first).
-func NewSealer(secrets []string) (*Sealer, error) {
+func NewSealer(secrets []string) (*Sealer, error) { return NewBoundSealer(secrets, "") }
+
+// NewBoundSealer is NewSealer with the keys also derived from binding (for
+// the gateway: the provider's issuer and the client ID), so that values
+// sealed for one binding never open under another, even with the same
+// secret: two sites that reuse one cookie secret and share a store do not
+// accept each other's cookies, whatever the provider assigned to each client.
+func NewBoundSealer(secrets []string, binding string) (*Sealer, error) {
 	if len(secrets) == 0 {
 		return nil, fmt.Errorf("cookie sealer: no secret")
 	}
+	suffix := ""
+	if binding != "" {
+		suffix = " for " + binding
+	}
 	var pairs, tokenKeys [][]byte
 	for i, s := range secrets {
-		hashKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate cookie mac v1", 32)
+		hashKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate cookie mac v1"+suffix, 32)
 		if err != nil {
 			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
 		}
-		blockKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate cookie enc v1", 32)
+		blockKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate cookie enc v1"+suffix, 32)
 		if err != nil {
 			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
 		}
 		pairs = append(pairs, hashKey, blockKey)
-		tokenKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate token v1", 32)
+		tokenKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate token v1"+suffix, 32)
 		if err != nil {
 			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
 		}

@@ -153,6 +153,15 @@ var exp=0;if(withStatus&&!location.pathname.startsWith("/.sessiongate/")){try{va
 if(r.ok){var s=await r.json();exp=s.idle_expires_at||0}}catch(e){}}
 return [location.pathname+location.search, String(n), String(exp)]})`
 
+// left reports whether the top window has left the app at the end: for the
+// signed-out page (reason idle), or — when a page's own navigation raced the
+// banner's and the signed-out page was already shown — the provider's
+// sign-in form (the gateway asks it for the password: prompt=login).
+func (w watched) left() bool {
+	return strings.HasPrefix(w.path, "/.sessiongate/signed-out") && strings.Contains(w.path, "reason=idle") ||
+		strings.HasPrefix(w.path, "/login?authRequestID=")
+}
+
 type watched struct {
 	path        string        // top window's path at the end
 	maxBanners  int           // most documents showing the banner at once
@@ -183,7 +192,7 @@ func watch(ctx context.Context, start time.Time, timeout time.Duration) watched 
 					w.latestEnd = end
 				}
 			}
-			if strings.HasPrefix(w.path, "/.sessiongate/signed-out") {
+			if w.left() {
 				w.signedOutAt = time.Since(start)
 				return w
 			}
@@ -234,7 +243,7 @@ func TestActivityMatrixSelfRefreshDoesNotExtend(t *testing.T) {
 						last = time.Now()
 					}
 					w := watch(ctx, last, matrixIdle+8*time.Second)
-					if !strings.HasPrefix(w.path, "/.sessiongate/signed-out") || !strings.Contains(w.path, "reason=idle") {
+					if !w.left() {
 						t.Fatalf("not on the signed-out page %v after the last action (top window at %s, idle deadline %v after it; paths %q)",
 							matrixIdle+8*time.Second, w.path, w.latestEnd.Sub(last).Round(time.Millisecond), w.paths)
 					}
@@ -427,7 +436,7 @@ func TestActivityNagiosFrameRefreshingEvery10s(t *testing.T) {
 	clickAt(t, ctx, `document.getElementsByName("nav")[0]`, "#l")
 	last := time.Now()
 	w := watch(ctx, last, idle+12*time.Second)
-	if !strings.HasPrefix(w.path, "/.sessiongate/signed-out") || !strings.Contains(w.path, "reason=idle") {
+	if !w.left() {
 		t.Fatalf("still signed in %v after the click (at %s, idle deadline %v after the click)", idle+12*time.Second, w.path,
 			w.latestEnd.Sub(last).Round(time.Millisecond))
 	}

@@ -228,7 +228,7 @@ func startNodeB(t *testing.T, st *stack) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Close() })
-	sealer, err := auth.NewSealer(cfg.CookieSecrets)
+	sealer, err := auth.NewBoundSealer(cfg.CookieSecrets, cfg.Issuer+" "+cfg.ClientID)
 	if err != nil {
 		t.Fatal(err)
 	}

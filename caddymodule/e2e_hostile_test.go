@@ -610,7 +610,7 @@ func hostileExpectSignInFailed(t *testing.T, st *stack, b *browser, callback, me
 // failure page, and no session is created (an existing one is kept).
 func TestHostileLoginStateAndCodeReplay(t *testing.T) {
 	st := startStack(t, site{name: "main"})
-	sealer, err := auth.NewSealer([]string{testCookieSecret})
+	sealer, err := auth.NewBoundSealer([]string{testCookieSecret}, st.idp.Issuer()+" "+testClientID)
 	if err != nil {
 		t.Fatal(err)
 	}

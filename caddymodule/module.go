@@ -65,7 +65,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("session_gate: store: %w", err)
 	}
 	h.store, h.storeKey = store, key
-	sealer, err := auth.NewSealer(h.CookieSecrets)
+	// cookies are bound to this provider and client: see auth.NewBoundSealer
+	sealer, err := auth.NewBoundSealer(h.CookieSecrets, h.Issuer+" "+h.ClientID)
 	if err != nil {
 		return fmt.Errorf("session_gate: %w", err)
 	}

@@ -60,7 +60,7 @@ func TestSoakMixedTraffic(t *testing.T) {
 	}
 	defer client.Close()
 	store := session.NewRedisStore(client, session.Options{})
-	sealer, err := auth.NewSealer([]string{testCookieSecret})
+	sealer, err := auth.NewBoundSealer([]string{testCookieSecret}, st.idp.Issuer()+" "+testClientID)
 	if err != nil {
 		t.Fatal(err)
 	}

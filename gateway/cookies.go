@@ -49,23 +49,40 @@ func (g *Gateway) setCookie(w http.ResponseWriter, r *http.Request, base, value 
 	http.SetCookie(w, c)
 }
 
+// expireCookieNamed removes the cookie with this exact name (prefix included).
+func (g *Gateway) expireCookieNamed(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Path: "/", MaxAge: -1, HttpOnly: true, Secure: isHTTPS(r),
+		SameSite: http.SameSiteLaxMode})
+}
+
 // readSessionCookie opens the session cookie; a missing, tampered or
 // foreign cookie is simply no session (no store call is made for it).
+// With several cookies of that name (`sessiongate=junk; sessiongate=<valid>`,
+// a stale path-scoped copy, a planted one) the first of the first
+// maxSessionCookieCopies that opens is used; more copies are not tried, so a
+// header full of forged copies costs a few HMAC checks, not hundreds.
 func (g *Gateway) readSessionCookie(r *http.Request) (session.Ref, bool) {
-	c, err := r.Cookie(cookieName(r, sessionCookieName))
-	if err != nil {
-		return session.Ref{}, false
+	copies := r.CookiesNamed(cookieName(r, sessionCookieName))
+	if len(copies) > maxSessionCookieCopies {
+		copies = copies[:maxSessionCookieCopies]
 	}
-	if ref, ok := g.refs.get(c.Value); ok {
+	for _, c := range copies {
+		if ref, ok := g.refs.get(c.Value); ok {
+			return ref, true
+		}
+		var ref session.Ref
+		if err := g.sealer.Open(sessionCookieSealKey, c.Value, &ref); err != nil || ref.ID == "" || ref.UserKey == "" {
+			continue
+		}
+		g.refs.put(c.Value, ref)
 		return ref, true
 	}
-	var ref session.Ref
-	if err := g.sealer.Open(sessionCookieSealKey, c.Value, &ref); err != nil || ref.ID == "" || ref.UserKey == "" {
-		return session.Ref{}, false
-	}
-	g.refs.put(c.Value, ref)
-	return ref, true
+	return session.Ref{}, false
 }
+
+// maxSessionCookieCopies bounds the session cookies of one request that are
+// tried.
+const maxSessionCookieCopies = 4
 
 // sessionCookieBudget is the longest session cookie value the gateway
 // writes: browsers keep cookies up to 4,096 bytes of name, value and
@@ -136,8 +153,27 @@ func (g *Gateway) writeLoginState(w http.ResponseWriter, r *http.Request, st aut
 		return err
 	}
 	g.setCookie(w, r, loginCookieBase(st.State), v, 15*time.Minute)
+	// Every unauthenticated navigation starts a sign-in; self-refreshing
+	// frames or many tabs of a signed-out browser would pile up state cookies
+	// until the Cookie header is too large for anything, the sign-in
+	// included. Keep the newest maxLoginStates (browsers list older cookies
+	// first) and expire the rest.
+	var existing []string
+	prefix := cookieName(r, loginCookiePrefix)
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, prefix) {
+			existing = append(existing, c.Name)
+		}
+	}
+	for i := 0; i < len(existing)-(maxLoginStates-1); i++ {
+		g.expireCookieNamed(w, r, existing[i])
+	}
 	return nil
 }
+
+// maxLoginStates is how many sign-ins a browser may have under way at once
+// (one per tab that started one); the oldest are dropped.
+const maxLoginStates = 4
 
 func (g *Gateway) readLoginState(r *http.Request, state string) (auth.LoginState, bool) {
 	var st auth.LoginState
@@ -164,8 +200,10 @@ func (g *Gateway) stripGatewayCookies(r *http.Request) {
 	var kept []string
 	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if isGatewayCookie(name) {
+			// trimmed as net/http trims the names it reads (`sessiongate =v`
+			// is read as the session cookie, so it must not reach the app)
+			name, _, _ := strings.Cut(part, "=")
+			if isGatewayCookie(strings.TrimSpace(name)) {
 				continue
 			}
 			if p := strings.TrimSpace(part); p != "" {

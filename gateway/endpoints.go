@@ -76,7 +76,12 @@ func (g *Gateway) handleLogin(w http.ResponseWriter, r *http.Request) {
 	g.startLogin(w, r, safeReturnPath(q.Get("rd")), q.Get("prompt") == "login" || seen)
 }
 
+// startLogin sends the browser to the provider. force asks for the password
+// again (prompt=login, auth_time checked at the callback); it is also forced
+// whenever this request could not have carried the seen marker, so that a
+// browser that had a session is never signed back in silently.
 func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, rd string, force bool) {
+	force = force || !markerWouldBeSent(r)
 	st := g.rp.NewLoginState(rd, force)
 	target, err := g.rp.AuthCodeURL(r.Context(), g.callbackURL(r), st)
 	if err != nil {
@@ -294,6 +299,14 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("switch") == "1" {
 		// Switch user: sign out, then straight to a fresh sign-in (password asked)
 		target, state = g.loginURL("/", true), switchUserState
+	}
+	if !hasCookie && !fromBanner {
+		// A form without the session cookie: a form on another site (SameSite
+		// keeps the cookie home) or a session already gone. Clear nothing — a
+		// cleared cookie would leave the session alive on the server, unaudited
+		// — and ask again on this site, where the browser sends its cookie.
+		http.Redirect(w, r, g.endpoint("logout"), http.StatusSeeOther)
+		return
 	}
 	if hasCookie {
 		res, err := g.check(r, ref, false)

@@ -120,7 +120,7 @@ func (g *Gateway) Close() {
 
 // ServeHTTP handles one request: a gateway endpoint, or a gated request
 // that is passed to next only with a valid session.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) error {
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) (err error) {
 	if g.isGatewayPath(r.URL.Path) {
 		g.serveEndpoint(w, r)
 		return nil
@@ -146,15 +146,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 	injecting := g.inject.PrepareRequest(r)
 	r, stream := g.streams.track(r, ref)
 	defer g.streams.finish(stream)
+	w = guardCookies(w)
 	if !injecting {
 		return next(w, r)
 	}
 	iw := g.inject.Wrap(w, r)
-	err = next(iw, r)
-	if cerr := iw.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	// deferred: an aborted response (Caddy's proxy panics with
+	// http.ErrAbortHandler) must still release the injector's decoder
+	defer func() {
+		if cerr := iw.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	return next(iw, r)
 }
 
 // isGatewayPath reports whether p is under the prefix; case, dot and

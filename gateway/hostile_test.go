@@ -429,7 +429,9 @@ func TestHostileCookieHeader64KiB(t *testing.T) {
 		{"a 64 KiB session cookie", "sessiongate=" + strings.Repeat("A", 64<<10), http.StatusUnauthorized, 0, false},
 		{"64 KiB of other cookies, then the session cookie", junk.String() + "sessiongate=" + valid.Value, http.StatusOK, 1, true},
 		{"the session cookie, then 64 KiB of other cookies", "sessiongate=" + valid.Value + "; " + junk.String(), http.StatusOK, 1, true},
-		// the first cookie of a name counts: a forged one in front is no session, not a fallback
+		// at most four copies of the name are tried: 64 KiB of forged ones in front is no session
+		{"a forged session cookie in front of the valid one", "sessiongate=" + strings.Repeat("A", 200) + "; sessiongate=" + valid.Value +
+			"; " + junk.String(), http.StatusOK, 1, true},
 		{"64 KiB of forged session cookies in front", dupes.String() + "sessiongate=" + valid.Value, http.StatusUnauthorized, 0, false},
 		{"64 KiB of nothing but separators", strings.Repeat("; ", 32<<10), http.StatusUnauthorized, 0, false},
 		{"64 KiB of a name without a value", strings.Repeat("s", 64<<10), http.StatusUnauthorized, 0, false},

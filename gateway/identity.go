@@ -12,10 +12,16 @@ import (
 // PHP servers fold X_Forwarded_User (PHP also X.Forwarded.User) into the
 // same variable as X-Forwarded-User. (Caddy drops such spellings itself
 // unless expected_underscore_headers or expected_dot_headers allow them.)
+//
+// It also removes the identity headers' names from the Connection header: a
+// proxy drops the headers that Connection lists as hop-by-hop, after the
+// gateway has set them, so `Connection: close, X-Forwarded-User` would let a
+// client take its own identity headers away from the app.
 func (g *Gateway) stripIdentityHeaders(r *http.Request) {
 	if len(g.identityHeaders) == 0 {
 		return
 	}
+	g.stripConnectionTokens(r)
 	for key := range r.Header {
 		for _, name := range g.identityHeaders {
 			if sameHeaderName(key, name) {
@@ -24,6 +30,39 @@ func (g *Gateway) stripIdentityHeaders(r *http.Request) {
 			}
 		}
 	}
+}
+
+// stripConnectionTokens keeps only the Connection tokens that do not name an
+// identity header (in any spelling an upstream may fold together).
+func (g *Gateway) stripConnectionTokens(r *http.Request) {
+	values, ok := r.Header["Connection"]
+	if !ok {
+		return
+	}
+	var kept []string
+	for _, v := range values {
+		for _, tok := range strings.Split(v, ",") {
+			tok = strings.TrimSpace(tok)
+			if tok == "" || g.isIdentityHeader(tok) {
+				continue
+			}
+			kept = append(kept, tok)
+		}
+	}
+	if len(kept) == 0 {
+		delete(r.Header, "Connection")
+		return
+	}
+	r.Header["Connection"] = []string{strings.Join(kept, ", ")}
+}
+
+func (g *Gateway) isIdentityHeader(name string) bool {
+	for _, id := range g.identityHeaders {
+		if sameHeaderName(name, id) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameHeaderName reports whether an upstream server may read a and b as the

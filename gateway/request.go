@@ -57,6 +57,28 @@ func isBrowserUINavigation(r *http.Request) bool {
 		h.Get("Sec-Fetch-Mode") == "navigate" && h.Get("Sec-Fetch-Dest") == "document"
 }
 
+// markerWouldBeSent reports whether the browser sends this site's SameSite=Lax
+// cookies — among them the seen marker — with r: same-origin requests and
+// requests the browser's UI started, and top-level GET navigations from
+// other sites. A cross-site POST, a cross-site frame or a script's request
+// from another site carries none, so the absence of the marker there proves
+// nothing (an attacker's auto-submitted form must not use the provider's
+// single sign-on session to sign the last user back in).
+func markerWouldBeSent(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return sameOrigin(r) && r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return true
+	case "same-site", "cross-site":
+		return r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
+	}
+	// no Fetch Metadata: a GET whose Referer is another site may be a frame
+	ref := r.Header.Get("Referer")
+	return ref == "" || ref == origin(r) || strings.HasPrefix(ref, origin(r)+"/")
+}
+
 func isHTTPS(r *http.Request) bool { return r.TLS != nil }
 
 // origin returns scheme://host of the request as the browser sees it.

@@ -48,6 +48,9 @@ func (g *Gateway) signedOutURL(reason session.Reason, rd string) string {
 // is told so; any browser that had one must enter the password again.
 func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request) {
 	seen, limitReached := g.seenState(r)
+	// a request that could not have carried the marker proves nothing by its
+	// absence: every sign-in link it gets asks for the password
+	seen = seen || !markerWouldBeSent(r)
 	if limitReached {
 		g.ended(w, r, session.ReasonAbsolute)
 		return
@@ -103,27 +106,16 @@ func (g *Gateway) endedReason(r *http.Request) session.Reason {
 
 // unshownReason is the recorded security reason of this browser's last
 // session end when the signed-out page has not shown it yet.
-// A navigation within explainWindow of the end is also sent there, shown or
-// not: the responses of the navigations and background requests that race at
-// the end may reach the browser in any order, so "shown" may be overwritten.
 func (g *Gateway) unshownReason(r *http.Request) session.Reason {
 	marker, seen := g.readSeenMarker(r)
-	if !seen {
+	if !seen || marker.Shown {
 		return ""
 	}
-	reason := session.Reason(marker.EndedReason)
-	if !reason.Valid() || !g.recent(marker.EndedAt) {
-		return ""
-	}
-	if !marker.Shown || g.now().UnixMilli()-marker.EndedAt < explainWindow.Milliseconds() {
+	if reason := session.Reason(marker.EndedReason); reason.Valid() && g.recent(marker.EndedAt) {
 		return reason
 	}
 	return ""
 }
-
-// explainWindow is how long after a security sign-out every navigation of
-// the browser still lands on the signed-out page.
-const explainWindow = time.Minute
 
 // recent tells whether a past moment (unix ms) lies within tombstoneWindow.
 func (g *Gateway) recent(at int64) bool {

@@ -115,7 +115,10 @@
     var rtt = Date.now() - started;
     skew = body.now - (started + rtt / 2);
     st = body;
-    try { if (body.csrf) sessionStorage.setItem("sessiongate.csrf", body.csrf); } catch (e) { /* storage off */ }
+    try {
+      if (body.csrf) sessionStorage.setItem("sessiongate.csrf", body.csrf);
+      sessionStorage.setItem("sessiongate.status", JSON.stringify({ status: body, skew: skew }));
+    } catch (e) { /* storage off */ }
     if (pendingReport) { pendingReport = false; report(true); }
     if (channel) channel.postMessage({ type: "status", status: body, lastReport: lastReport });
     schedule();
@@ -421,5 +424,17 @@
       }
     };
   }
+  // A page that replaces itself every second may not live long enough for
+  // /status to answer: start from this tab's last answer (the server's own
+  // deadlines), so that a warning due now is drawn at once; /status corrects
+  // it a moment later.
+  try {
+    var cached = JSON.parse(sessionStorage.getItem("sessiongate.status") || "null");
+    if (cached && cached.status && cached.status.authenticated && Date.now() + cached.skew < cached.status.idle_expires_at) {
+      st = cached.status;
+      skew = cached.skew || 0;
+      schedule();
+    }
+  } catch (e) { /* storage off or unreadable: wait for /status */ }
   refresh();
 })();
