@@ -43,6 +43,7 @@ type RelyingParty struct {
 	provider    *oidc.Provider
 	endSession  string
 	lastAttempt time.Time
+	discovering chan struct{} // closed when the discovery under way ends
 	// logoutKeys verifies Logout Tokens: one key set per provider, made at
 	// discovery, so that keys are fetched once and again only for an
 	// unknown key ID (go-oidc), not for every token posted.
@@ -64,30 +65,61 @@ func (rp *RelyingParty) ctx(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, rp.cfg.HTTPClient)
 }
 
-// discover returns the provider, fetching its discovery document once.
+// discover returns the provider, fetching its discovery document once. The
+// mutex is not held across the fetch (up to the HTTP client's timeout):
+// callers that need no network (a sign-out reading the end-session
+// endpoint of a provider already discovered) never wait for it, and
+// concurrent callers wait for the one fetch under way rather than start
+// their own. A failed fetch is not retried for a second (rp.cfg.Now).
 func (rp *RelyingParty) discover(ctx context.Context) (*oidc.Provider, error) {
 	rp.mu.Lock()
-	defer rp.mu.Unlock()
-	if rp.provider != nil {
-		return rp.provider, nil
+	for rp.provider == nil && rp.discovering != nil {
+		wait := rp.discovering
+		rp.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: discovery at %s: %w", ErrProviderUnavailable, rp.cfg.Issuer, ctx.Err())
+		}
+		rp.mu.Lock()
 	}
-	if time.Since(rp.lastAttempt) < time.Second {
+	if rp.provider != nil {
+		p := rp.provider
+		rp.mu.Unlock()
+		return p, nil
+	}
+	now := rp.cfg.Now()
+	if !rp.lastAttempt.IsZero() && now.Sub(rp.lastAttempt) < time.Second {
+		rp.mu.Unlock()
 		return nil, fmt.Errorf("%w: discovery failed moments ago", ErrProviderUnavailable)
 	}
-	rp.lastAttempt = time.Now()
+	rp.lastAttempt = now
+	done := make(chan struct{})
+	rp.discovering = done
+	rp.mu.Unlock()
+
 	p, err := oidc.NewProvider(rp.ctx(ctx), rp.cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("%w: discovery at %s: %w", ErrProviderUnavailable, rp.cfg.Issuer, err)
-	}
 	var extra struct {
 		EndSession string `json:"end_session_endpoint"`
 		JWKS       string `json:"jwks_uri"`
 	}
-	_ = p.Claims(&extra)
-	rp.provider, rp.endSession = p, extra.EndSession
-	if extra.JWKS != "" {
-		// not the request's context: the key set outlives the request
-		rp.logoutKeys = oidc.NewRemoteKeySet(rp.ctx(context.Background()), extra.JWKS)
+	if err == nil {
+		_ = p.Claims(&extra)
+	}
+
+	rp.mu.Lock()
+	rp.discovering = nil
+	if err == nil {
+		rp.provider, rp.endSession = p, extra.EndSession
+		if extra.JWKS != "" {
+			// not the request's context: the key set outlives the request
+			rp.logoutKeys = oidc.NewRemoteKeySet(rp.ctx(context.Background()), extra.JWKS)
+		}
+	}
+	rp.mu.Unlock()
+	close(done)
+	if err != nil {
+		return nil, fmt.Errorf("%w: discovery at %s: %w", ErrProviderUnavailable, rp.cfg.Issuer, err)
 	}
 	return p, nil
 }

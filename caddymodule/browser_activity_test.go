@@ -117,10 +117,17 @@ func frameXY(t *testing.T, ctx context.Context, frame, sel string) (float64, flo
 		off = frame + ".getBoundingClientRect()"
 	}
 	js := `(function(){var o=` + off + `;var e=` + doc + `.querySelector(` + strconv.Quote(sel) + `);if(!e)return null;var r=e.getBoundingClientRect();return [o.x+r.x+r.width/2,o.y+r.y+r.height/2]})()`
-	var xy []float64
-	browsertest.WaitJS(t, ctx, `!!(`+js+`)`, 5*time.Second, sel+" in "+frame)
-	xy = browsertest.Eval[[]float64](t, ctx, js)
-	return xy[0], xy[1]
+	// the page may replace itself between two looks: ask until one answer has it
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		xy, err := chromedp.Run(tctx, chromedp.Evaluate[[]float64](js))
+		cancel()
+		if err == nil && len(xy) == 2 {
+			return xy[0], xy[1]
+		}
+	}
+	t.Fatalf("%s not found in %s within 5s", sel, frame)
+	return 0, 0
 }
 
 // waitToken waits until the banner in win (a script expression for a
@@ -143,14 +150,17 @@ const (
 )
 
 // watchJS reports the top window's path, how many documents (top and
-// frames) show the banner, and the session's idle deadline from /status
-// (which never counts as activity).
+// frames) show the banner, and the session's idle deadline as the server
+// last gave it: from /status (which never counts as activity) and from the
+// banner's last answer kept in the tab (a page that replaces itself every
+// second may not live through a fetch).
 const watchJS = `(async function(withStatus){
 var vis=function(d){try{var h=d.querySelector("sessiongate-banner");if(!h||!h.shadowRoot)return false;var b=h.shadowRoot.querySelector("[role=alertdialog]");
 if(!b)return false;var r=b.getBoundingClientRect();return getComputedStyle(h).display!=="none"&&r.width>100&&r.height>40;}catch(e){return false}};
 var n=vis(document)?1:0;var fr=document.querySelectorAll("frame,iframe");for(var i=0;i<fr.length;i++){try{if(fr[i].contentDocument&&vis(fr[i].contentDocument))n++}catch(e){}}
-var exp=0;if(withStatus&&!location.pathname.startsWith("/.sessiongate/")){try{var r=await fetch("/.sessiongate/status",{credentials:"same-origin",cache:"no-store"});
-if(r.ok){var s=await r.json();exp=s.idle_expires_at||0}}catch(e){}}
+var exp=0;try{var c=JSON.parse(sessionStorage.getItem("sessiongate.status")||"null");if(c&&c.status)exp=c.status.idle_expires_at||0}catch(e){}
+if(withStatus&&!location.pathname.startsWith("/.sessiongate/")){try{var r=await fetch("/.sessiongate/status",{credentials:"same-origin",cache:"no-store"});
+if(r.ok){var s=await r.json();exp=Math.max(exp,s.idle_expires_at||0)}}catch(e){}}
 return [location.pathname+location.search, String(n), String(exp)]})`
 
 // left reports whether the top window has left the app at the end: for the
@@ -246,6 +256,9 @@ func TestActivityMatrixSelfRefreshDoesNotExtend(t *testing.T) {
 					if !w.left() {
 						t.Fatalf("not on the signed-out page %v after the last action (top window at %s, idle deadline %v after it; paths %q)",
 							matrixIdle+8*time.Second, w.path, w.latestEnd.Sub(last).Round(time.Millisecond), w.paths)
+					}
+					if w.latestEnd.IsZero() {
+						t.Fatal("never saw the server's idle deadline (neither /status nor the banner's last answer)")
 					}
 					if ext := w.latestEnd.Sub(last) - matrixIdle; ext > 800*time.Millisecond {
 						t.Errorf("the idle deadline moved %v past the last action's: a self-refresh counted as activity", ext.Round(time.Millisecond))

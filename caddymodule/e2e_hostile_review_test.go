@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A page on another site signs nobody back in (#15 point 1): the browser had
@@ -204,5 +206,33 @@ func TestHostileCookieBoundToClient(t *testing.T) {
 	body := readBody(t, resp)
 	if strings.HasPrefix(resp.Request.URL.String(), st.sites["b"]+"/chart") && resp.StatusCode == http.StatusOK {
 		t.Fatalf("site b accepted site a's session cookie: %.200s", body)
+	}
+}
+
+// A sign-in over a session the browser still has ends that session and the
+// audit trail says so (#15 point 9): before, it ended without an event.
+func TestSignInOverAnExistingSessionIsAudited(t *testing.T) {
+	auditLog := filepath.Join(t.TempDir(), "audit.log")
+	st := startStackWithAudit(t, auditLog, site{name: "main"})
+	b := st.newBrowser("main")
+	expectApp(t, b.signIn("/", "alice", "pw-alice"), "/")
+	time.Sleep(1100 * time.Millisecond) // auth_time has one-second resolution
+	resp := b.navigate("/.sessiongate/login?rd=%2F&prompt=login")
+	final, err := submitLogin(b, resp, "alice", "pw-alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectApp(t, final, "/")
+	var signIns, endedByNewSignIn int
+	for _, e := range auditEvents(t, auditLog) {
+		switch {
+		case e["msg"] == "sign-in":
+			signIns++
+		case e["msg"] == "sign-out" && e["by"] == "new sign-in" && e["user"] == "u-alice":
+			endedByNewSignIn++
+		}
+	}
+	if signIns != 2 || endedByNewSignIn != 1 {
+		t.Fatalf("audit: %d sign-ins, %d sign-outs by a new sign-in; want 2 and 1", signIns, endedByNewSignIn)
 	}
 }

@@ -52,5 +52,9 @@ func loadStore(sc config.StoreConfig, tombstoneTTL time.Duration) (session.Store
 	if err != nil {
 		return nil, "", err
 	}
+	// the store outlives configurations: a later one may need reasons kept longer
+	if s, ok := v.(pooledStore).Store.(interface{ RaiseTombstoneTTL(time.Duration) }); ok {
+		s.RaiseTombstoneTTL(tombstoneTTL)
+	}
 	return v.(pooledStore).Store, key, nil
 }

@@ -104,14 +104,16 @@ func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, g.endpoint("sessions")+"?ended="+strconv.Itoa(n), http.StatusSeeOther)
 		return
 	}
-	if n := r.URL.Query().Get("ended"); n != "" {
+	// ended is a count the gateway wrote; anything else (free text in a
+	// crafted link) shows nothing
+	if n, err := strconv.Atoi(r.URL.Query().Get("ended")); err == nil && n >= 0 && n <= 10000 {
 		switch n {
-		case "0":
+		case 0:
 			notice = "No device was signed out (it may have signed out already)."
-		case "1":
+		case 1:
 			notice = "1 device was signed out."
 		default:
-			notice = n + " devices were signed out."
+			notice = strconv.Itoa(n) + " devices were signed out."
 		}
 	}
 	list, err := g.store.List(r.Context(), ref.UserKey, g.limits())

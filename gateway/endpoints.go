@@ -126,9 +126,16 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A sign-in always starts a new session (fixation-safe); a session this
-	// browser still had is ended.
+	// browser still had is ended, and the audit trail says so.
 	if old, ok := g.readSessionCookie(r); ok {
-		if err := g.store.End(r.Context(), old, session.ReasonLogout); err != nil {
+		res, err := g.check(r, old, false)
+		if err == nil && res.Valid {
+			err = g.store.End(r.Context(), old, session.ReasonLogout)
+			if err == nil {
+				g.auditSignOut(r, session.ReasonLogout, res.Session.Subject, old.ID, "new sign-in")
+			}
+		}
+		if err != nil {
 			g.storeUnavailable(w, r)
 			return
 		}

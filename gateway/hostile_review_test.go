@@ -51,3 +51,48 @@ func TestHostileUpstreamCannotSetGatewayCookies(t *testing.T) {
 	}
 }
 
+// A group whose name contains a comma does not reach the app as two groups
+// (#15 point 9): "practice-managers,x" must not read as membership of
+// practice-managers.
+func TestHostileGroupNameWithCommaIsNotTwoGroups(t *testing.T) {
+	if got := joinGroups([]string{"clinicians", "practice-managers,x", "", "front-desk"}); got != "clinicians,front-desk" {
+		t.Fatalf("X-Forwarded-Groups = %q", got)
+	}
+	h := newHostile(t, []string{secretCurrent}, nil, nil, nil)
+	c := h.signIn(t, &session.Session{Subject: "alice", Groups: []string{"a,b", "nurses"}})
+	if w := h.serve(hostileRequest("GET", "/api/q", "", c, poll)); w.Code != http.StatusOK {
+		t.Fatalf("%d", w.Code)
+	}
+	for name, vals := range h.seen {
+		for _, v := range vals {
+			if strings.Contains(v, "a,b") || strings.Contains(v, "a, b") {
+				t.Errorf("%s: %q carries the comma group", name, v)
+			}
+		}
+	}
+}
+
+// The devices page shows a count it wrote, never text from the link
+// (#15 point 9).
+func TestHostileDevicesNoticeIsACount(t *testing.T) {
+	h := newHostile(t, []string{secretCurrent}, nil, nil, nil)
+	c := h.signIn(t, &session.Session{Subject: "alice"})
+	for q, want := range map[string]string{
+		"?ended=2":                            "2 devices were signed out.",
+		"?ended=Your+account+is+locked.+Call": "",
+		"?ended=-5":                           "",
+	} {
+		w := h.serve(hostileRequest("GET", "/.sessiongate/sessions"+q, "", c, map[string]string{"Sec-Fetch-Mode": "navigate",
+			"Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "same-origin"}))
+		body := w.Body.String()
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d", q, w.Code)
+		}
+		if strings.Contains(body, "locked") || strings.Contains(body, "-5 devices") {
+			t.Errorf("%s: the page shows the link's text", q)
+		}
+		if want != "" && !strings.Contains(body, want) {
+			t.Errorf("%s: notice %q missing", q, want)
+		}
+	}
+}

@@ -107,11 +107,29 @@ func claimValue(s *session.Session, claim string) string {
 	case "email":
 		return s.Email
 	case "groups":
-		return strings.Join(s.Groups, ",")
+		return joinGroups(s.Groups)
 	case "sid":
 		return s.IdPSessionID
 	}
 	return s.Claims[claim]
+}
+
+// joinGroups joins group names with commas for a header, leaving out names
+// that contain a comma: "a,b" would reach the app as the two groups a and b
+// (membership the user does not have). Such groups cannot be used in the
+// Caddyfile either (policy, admin_group).
+func joinGroups(groups []string) string {
+	var b strings.Builder
+	for _, g := range groups {
+		if g == "" || strings.Contains(g, ",") {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(g)
+	}
+	return b.String()
 }
 
 // headerSafe drops control characters so that a claim cannot split headers.

@@ -13,7 +13,7 @@ import (
 // reloads. Expired sessions are dropped lazily and by a periodic sweep.
 type MemoryStore struct {
 	clock        Clock
-	tombstoneTTL time.Duration
+	tombstoneTTL tombstoneTTL
 
 	mu         sync.Mutex
 	sessions   map[string]*memEntry       // by session ID
@@ -48,16 +48,16 @@ func NewMemoryStore(opts Options, sweepEvery time.Duration) *MemoryStore {
 		sweepEvery = time.Minute
 	}
 	m := &MemoryStore{
-		clock:        opts.Clock,
-		tombstoneTTL: opts.TombstoneTTL,
-		sessions:     make(map[string]*memEntry),
-		users:        make(map[string]map[string]bool),
-		tombstones:   make(map[string]memTombstone),
-		names:        make(map[string]string),
-		onceKeys:     make(map[string]time.Time),
-		settings:     make(map[string]string),
-		stop:         make(chan struct{}),
+		clock:      opts.Clock,
+		sessions:   make(map[string]*memEntry),
+		users:      make(map[string]map[string]bool),
+		tombstones: make(map[string]memTombstone),
+		names:      make(map[string]string),
+		onceKeys:   make(map[string]time.Time),
+		settings:   make(map[string]string),
+		stop:       make(chan struct{}),
 	}
+	m.tombstoneTTL.raise(opts.TombstoneTTL)
 	go m.sweepLoop(sweepEvery)
 	return m
 }
@@ -210,7 +210,7 @@ func (m *MemoryStore) liveLocked(userKey string, limits LimitSet, now time.Time)
 
 func (m *MemoryStore) endLocked(id, userKey string, reason Reason, now time.Time) {
 	m.dropLocked(id, userKey)
-	m.tombstones[id] = memTombstone{reason: reason, expires: now.Add(m.tombstoneTTL)}
+	m.tombstones[id] = memTombstone{reason: reason, expires: now.Add(m.tombstoneTTL.get())}
 }
 
 func (m *MemoryStore) dropLocked(id, userKey string) {

@@ -51,6 +51,8 @@ type RedisStore struct {
 	list   *redis.Script
 	sid    *redis.Script
 	health *storeHealth
+	// tombstone is opts.TombstoneTTL, raised by later configurations.
+	tombstone tombstoneTTL
 }
 
 // checkPipelines is how many pipelines of session checks are in flight at
@@ -70,7 +72,7 @@ func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 	onUser := func(body string) *redis.Script { return redis.NewScript(clockLua + policyLua + body) }
 	health := newStoreHealth(client)
 	client.AddHook(health)
-	return &RedisStore{
+	r := &RedisStore{
 		health: health,
 		client: client,
 		opts:   opts,
@@ -80,6 +82,8 @@ func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 		list:   onUser(listLua),
 		sid:    redis.NewScript(clockLua + sidLua),
 	}
+	r.tombstone.raise(opts.TombstoneTTL)
+	return r
 }
 
 // NewRedisClient builds a client from a URL:
@@ -215,7 +219,7 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitSet, op
 // default limits and the tombstone TTL (see lua/policy.lua).
 func (r *RedisStore) commonArgs(limits LimitSet) []any {
 	return []any{r.nowArg(), limits.Default.Idle.Milliseconds(), limits.Default.Absolute.Milliseconds(),
-		r.opts.TombstoneTTL.Milliseconds()}
+		r.tombstone.get().Milliseconds()}
 }
 
 // recordSafe keeps the record's separator out of a field.

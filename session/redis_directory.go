@@ -68,7 +68,7 @@ func (r *RedisStore) indexIdPSession(ctx context.Context, s *Session, l Limits) 
 	if s.IdPSessionID == "" {
 		return nil
 	}
-	ttl := r.opts.TombstoneTTL
+	ttl := r.tombstone.get()
 	if l.Absolute > ttl {
 		ttl = l.Absolute
 	}
