@@ -118,19 +118,38 @@ func (g *Gateway) adminSetPolicy(r *http.Request, me *session.Session, value str
 }
 
 // adminRevoke signs a user out on every device (a lost or stolen device).
+// The name is looked up as a subject first, then as a sign-in name, then as
+// a verified email; the first kind that matches decides. A name that
+// matches several users signs nobody out: the page lists them (by subject,
+// which is unique) for the manager to choose.
 func (g *Gateway) adminRevoke(r *http.Request, me *session.Session, name string) (notice, problem string, err error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > maxAdminNameLength {
-		return "", "Enter the user's sign-in name or email address.", nil
+		return "", "Enter the user's sign-in name, email address or subject.", nil
 	}
-	userKey, err := g.store.LookupUser(r.Context(), name)
-	if err != nil {
-		return "", "", err
+	var matches []session.UserMatch
+	var kind session.NameKind
+	for _, kind = range session.NameKinds {
+		if matches, err = g.store.LookupUser(r.Context(), kind, name); err != nil {
+			return "", "", err
+		}
+		if len(matches) > 0 {
+			break
+		}
 	}
-	if userKey == "" {
+	switch {
+	case len(matches) == 0:
 		return "", "No user " + name + " has signed in through this gateway.", nil
+	case len(matches) > 1:
+		subjects := make([]string, len(matches))
+		for i, m := range matches {
+			subjects[i] = m.Subject
+		}
+		return "", "Nobody was signed out: " + strconv.Itoa(len(matches)) + " users have the " + kindName(kind) + " " + name +
+			". Enter the subject of the one to sign out: " + strings.Join(subjects, ", ") + ".", nil
 	}
-	list, err := g.store.List(r.Context(), userKey, g.limits())
+	user := matches[0]
+	list, err := g.store.List(r.Context(), user.UserKey, g.limits())
 	if err != nil {
 		return "", "", err
 	}
@@ -140,15 +159,31 @@ func (g *Gateway) adminRevoke(r *http.Request, me *session.Session, name string)
 		}
 		g.auditSignOut(r, session.ReasonAdmin, s.Subject, s.ID, me.Subject)
 	}
-	g.audit.Info("admin-revocation", zap.String("by", me.Subject), zap.String("user", name),
+	g.audit.Info("admin-revocation", zap.String("by", me.Subject), zap.String("user", user.Subject),
+		zap.String("name", name), zap.String("matched_as", string(kind)),
 		zap.Int("sessions", len(list)), zap.String("ip", clientIP(r)), zap.String("site", r.Host))
+	who := "The user with subject " + user.Subject
+	if kind != session.NameSubject {
+		who += " (" + kindName(kind) + " " + name + ")"
+	}
 	switch len(list) {
 	case 0:
-		return name + " had no active sessions.", "", nil
+		return who + " had no active sessions.", "", nil
 	case 1:
-		return name + " was signed out of 1 device.", "", nil
+		return who + " was signed out of 1 device.", "", nil
 	}
-	return name + " was signed out of " + strconv.Itoa(len(list)) + " devices.", "", nil
+	return who + " was signed out of " + strconv.Itoa(len(list)) + " devices.", "", nil
+}
+
+// kindName says what kind of name matched, for the admin page.
+func kindName(k session.NameKind) string {
+	switch k {
+	case session.NameUsername:
+		return "sign-in name"
+	case session.NameEmail:
+		return "verified email"
+	}
+	return "subject"
 }
 
 func containsChoice(choices []config.Duration, d time.Duration) bool {

@@ -152,8 +152,13 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 	for _, oldID := range ended {
 		g.auditSignOut(r, session.ReasonElsewhere, s.Subject, oldID, "max_sessions")
 	}
-	names := []string{s.Subject, s.Email, auth.ClaimString(id.Claims["preferred_username"])}
-	if err := g.store.RememberUser(r.Context(), s.UserKey, names); err != nil {
+	names := []session.UserName{{Kind: session.NameSubject, Value: s.Subject},
+		{Kind: session.NameUsername, Value: auth.ClaimString(id.Claims["preferred_username"])}}
+	if verified, _ := id.Claims["email_verified"].(bool); verified {
+		// an unverified email is whatever the user typed at the provider
+		names = append(names, session.UserName{Kind: session.NameEmail, Value: s.Email})
+	}
+	if err := g.store.RememberUser(r.Context(), s.UserKey, s.Subject, names); err != nil {
 		g.log.Warn("cannot record the user's names for the admin page", zap.Error(err))
 	}
 	if err := g.writeSessionCookie(w, r, s, limits.For(s.Policy)); err != nil {

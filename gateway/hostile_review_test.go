@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -94,5 +96,65 @@ func TestHostileDevicesNoticeIsACount(t *testing.T) {
 		if want != "" && !strings.Contains(body, want) {
 			t.Errorf("%s: notice %q missing", q, want)
 		}
+	}
+}
+
+// "Sign a user out everywhere" hits exactly the named user (#15 point 2).
+// Subjects, sign-in names and verified emails are kept apart, one name may
+// belong to several users, and an ambiguous name signs nobody out but lists
+// the candidates; the page says whom it signed out.
+func TestHostileAdminRevocationHitsTheRightAccount(t *testing.T) {
+	e := newCSRFEnv(t)
+	h := e.h
+	ctx := context.Background()
+	manager := &session.Session{Subject: "u-manager", Groups: []string{"practice-managers"}}
+	mc := h.signIn(t, manager)
+	csrf := h.g.csrfToken(manager)
+	same := map[string]string{"Origin": "http://gw.test"}
+	remember := func(s *session.Session, names ...session.UserName) *http.Cookie {
+		c := h.signIn(t, s)
+		if err := h.store.Store.RememberUser(ctx, s.UserKey, s.Subject, names); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// clinician signs in; then a user whose (unverified, so unrecorded) email
+	// claim is the string "clinician", and one whose verified email is it
+	clin := &session.Session{Subject: "u-clinician"}
+	cc := remember(clin, session.UserName{Kind: session.NameSubject, Value: "u-clinician"},
+		session.UserName{Kind: session.NameUsername, Value: "clinician"})
+	other := &session.Session{Subject: "u-other"}
+	oc := remember(other, session.UserName{Kind: session.NameSubject, Value: "u-other"},
+		session.UserName{Kind: session.NameEmail, Value: "clinician"})
+	revoke := func(name string) string {
+		w := h.serve(hostileRequest("POST", "/.sessiongate/admin", "action=revoke&user="+url.QueryEscape(name)+"&csrf="+url.QueryEscape(csrf), mc, same))
+		if w.Code != http.StatusOK {
+			t.Fatalf("revoke %q: %d", name, w.Code)
+		}
+		return w.Body.String()
+	}
+	alive := func(c *http.Cookie) bool {
+		return h.serve(hostileRequest("GET", "/api/q", "", c, poll)).Code == http.StatusOK
+	}
+	body := revoke("clinician")
+	if alive(cc) || !alive(oc) {
+		t.Fatalf("revoking clinician: clinician alive %v, the other user alive %v (want false, true)", alive(cc), alive(oc))
+	}
+	if !strings.Contains(body, "u-clinician") || !strings.Contains(body, "signed out of 1 device") {
+		t.Errorf("the page does not say whom it signed out: %.400s", body)
+	}
+	// two users with one sign-in name: nobody is signed out, both are listed
+	sam1 := &session.Session{Subject: "u-sam-1"}
+	s1 := remember(sam1, session.UserName{Kind: session.NameSubject, Value: "u-sam-1"}, session.UserName{Kind: session.NameUsername, Value: "sam"})
+	sam2 := &session.Session{Subject: "u-sam-2"}
+	s2 := remember(sam2, session.UserName{Kind: session.NameSubject, Value: "u-sam-2"}, session.UserName{Kind: session.NameUsername, Value: "sam"})
+	body = revoke("sam")
+	if !alive(s1) || !alive(s2) || !strings.Contains(body, "u-sam-1") || !strings.Contains(body, "u-sam-2") || !strings.Contains(body, "Nobody was signed out") {
+		t.Fatalf("ambiguous name: alive %v %v; page %.400s", alive(s1), alive(s2), body)
+	}
+	// the manager chooses by subject
+	revoke("u-sam-2")
+	if !alive(s1) || alive(s2) {
+		t.Fatalf("choosing by subject: sam-1 alive %v, sam-2 alive %v", alive(s1), alive(s2))
 	}
 }

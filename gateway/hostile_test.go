@@ -64,14 +64,14 @@ func (c *countingStore) List(ctx context.Context, userKey string, l session.Limi
 	return c.Store.List(ctx, userKey, l)
 }
 
-func (c *countingStore) RememberUser(ctx context.Context, userKey string, names []string) error {
+func (c *countingStore) RememberUser(ctx context.Context, userKey, subject string, names []session.UserName) error {
 	c.n.Add(1)
-	return c.Store.RememberUser(ctx, userKey, names)
+	return c.Store.RememberUser(ctx, userKey, subject, names)
 }
 
-func (c *countingStore) LookupUser(ctx context.Context, name string) (string, error) {
+func (c *countingStore) LookupUser(ctx context.Context, kind session.NameKind, name string) ([]session.UserMatch, error) {
 	c.n.Add(1)
-	return c.Store.LookupUser(ctx, name)
+	return c.Store.LookupUser(ctx, kind, name)
 }
 
 func (c *countingStore) SessionsForIdPSession(ctx context.Context, sid string) ([]session.Ref, error) {
@@ -613,7 +613,8 @@ func newCSRFEnv(t *testing.T) *csrfEnv {
 	e.cookie = h.signIn(t, e.me)
 	h.signIn(t, e.meTablet)
 	h.signIn(t, e.victim)
-	if err := h.store.Store.RememberUser(context.Background(), e.victim.UserKey, []string{"victim"}); err != nil {
+	if err := h.store.Store.RememberUser(context.Background(), e.victim.UserKey, e.victim.Subject,
+		[]session.UserName{{Kind: session.NameUsername, Value: "victim"}}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -1149,7 +1150,8 @@ func TestHostileMarkupInNamesAndClaims(t *testing.T) {
 	// another user the attacker registered under a name full of markup
 	named := &session.Session{Subject: "u-named"}
 	h.signIn(t, named)
-	if err := h.store.Store.RememberUser(context.Background(), named.UserKey, []string{markup[0]}); err != nil {
+	if err := h.store.Store.RememberUser(context.Background(), named.UserKey, named.Subject,
+		[]session.UserName{{Kind: session.NameUsername, Value: markup[0]}}); err != nil {
 		t.Fatal(err)
 	}
 	same := map[string]string{"Origin": "http://gw.test"}

@@ -173,16 +173,32 @@ func contractBookkeeping(t *testing.T, f storeFactory) {
 	for _, s := range []*session.Session{a1, a2, b} {
 		mustCreate(t, st, s, session.CreateOptions{})
 	}
-	if err := st.RememberUser(ctx, a1.UserKey, []string{"Ann", "ann@clinic.test", "", "sub-ann"}); err != nil {
+	if err := st.RememberUser(ctx, a1.UserKey, "sub-ann", []session.UserName{{Kind: session.NameUsername, Value: "Ann"},
+		{Kind: session.NameEmail, Value: "ann@clinic.test"}, {Kind: session.NameUsername, Value: ""},
+		{Kind: session.NameSubject, Value: "sub-ann"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"ann", " ANN@clinic.test ", "sub-ann"} {
-		if k, err := st.LookupUser(ctx, name); err != nil || k != a1.UserKey {
-			t.Fatalf("lookup %q: %q %v", name, k, err)
+	for _, q := range []struct {
+		kind session.NameKind
+		name string
+	}{{session.NameUsername, "ann"}, {session.NameEmail, " ANN@clinic.test "}, {session.NameSubject, "sub-ann"}} {
+		if m, err := st.LookupUser(ctx, q.kind, q.name); err != nil || len(m) != 1 || m[0].UserKey != a1.UserKey || m[0].Subject != "sub-ann" {
+			t.Fatalf("lookup %s %q: %+v %v", q.kind, q.name, m, err)
 		}
 	}
-	if k, err := st.LookupUser(ctx, "nobody"); err != nil || k != "" {
-		t.Fatalf("lookup of an unknown name: %q %v", k, err)
+	// kinds are separate: a username is not found as a subject
+	if m, err := st.LookupUser(ctx, session.NameSubject, "ann"); err != nil || len(m) != 0 {
+		t.Fatalf("a sign-in name found as a subject: %+v %v", m, err)
+	}
+	if m, err := st.LookupUser(ctx, session.NameUsername, "nobody"); err != nil || len(m) != 0 {
+		t.Fatalf("lookup of an unknown name: %+v %v", m, err)
+	}
+	// one name, two users: both are found (last writer does not win)
+	if err := st.RememberUser(ctx, b.UserKey, "sub-ben", []session.UserName{{Kind: session.NameUsername, Value: "ann"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := st.LookupUser(ctx, session.NameUsername, "ann"); err != nil || len(m) != 2 || m[0].Subject != "sub-ann" || m[1].Subject != "sub-ben" {
+		t.Fatalf("a shared sign-in name: %+v %v", m, err)
 	}
 	refs, err := st.SessionsForIdPSession(ctx, "shared-sid")
 	if err != nil || len(refs) != 2 {

@@ -19,7 +19,7 @@ type MemoryStore struct {
 	sessions   map[string]*memEntry       // by session ID
 	users      map[string]map[string]bool // userKey → session IDs
 	tombstones map[string]memTombstone    // ended sessions' reasons
-	names      map[string]string          // user directory: normalized name → userKey
+	names      map[string]map[string]string // user directory: kind and normalized name → userKey → subject
 	onceKeys   map[string]time.Time       // Once keys → expiry
 	settings   map[string]string          // runtime settings
 
@@ -52,7 +52,7 @@ func NewMemoryStore(opts Options, sweepEvery time.Duration) *MemoryStore {
 		sessions:   make(map[string]*memEntry),
 		users:      make(map[string]map[string]bool),
 		tombstones: make(map[string]memTombstone),
-		names:      make(map[string]string),
+		names:      make(map[string]map[string]string),
 		onceKeys:   make(map[string]time.Time),
 		settings:   make(map[string]string),
 		stop:       make(chan struct{}),

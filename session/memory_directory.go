@@ -6,22 +6,36 @@ import (
 )
 
 // RememberUser implements Store.
-func (m *MemoryStore) RememberUser(_ context.Context, userKey string, names []string) error {
+func (m *MemoryStore) RememberUser(_ context.Context, userKey, subject string, names []UserName) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, n := range names {
-		if n = normalizeName(n); n != "" {
-			m.names[n] = userKey
+		key := directoryName(n.Kind, n.Value)
+		if key == "" {
+			continue
 		}
+		if m.names[key] == nil {
+			m.names[key] = map[string]string{}
+		}
+		m.names[key][userKey] = subject
 	}
 	return nil
 }
 
 // LookupUser implements Store.
-func (m *MemoryStore) LookupUser(_ context.Context, name string) (string, error) {
+func (m *MemoryStore) LookupUser(_ context.Context, kind NameKind, name string) ([]UserMatch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.names[normalizeName(name)], nil
+	key := directoryName(kind, name)
+	if key == "" {
+		return nil, nil
+	}
+	var out []UserMatch
+	for userKey, subject := range m.names[key] {
+		out = append(out, UserMatch{UserKey: userKey, Subject: subject})
+	}
+	sortMatches(out)
+	return out, nil
 }
 
 // SessionsForIdPSession implements Store.

@@ -13,7 +13,7 @@ import (
 )
 
 // Keys outside any user's hash tag, each in a slot of its own.
-func directoryKey(name string) string { return "sg:who:" + digest(normalizeName(name)) }
+func directoryKey(name string) string { return "sg:who2:" + digest(name) }
 
 // idpSessionBucket and idpSessionField place a provider session in one of
 // 4,096 bucket hashes: small hashes that Redis keeps compact (listpack) up
@@ -28,16 +28,22 @@ func digest(s string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// RememberUser implements Store.
-func (r *RedisStore) RememberUser(ctx context.Context, userKey string, names []string) error {
+// RememberUser implements Store: one set per kind and name, of
+// "<user key> <subject>" members, living directoryTTL after the last sign-in
+// that recorded it.
+func (r *RedisStore) RememberUser(ctx context.Context, userKey, subject string, names []UserName) error {
 	if !validUserKey(userKey) {
 		return errors.New("remember user: invalid user key")
 	}
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, n := range names {
-			if normalizeName(n) != "" {
-				p.Set(ctx, directoryKey(n), userKey, directoryTTL)
+			name := directoryName(n.Kind, n.Value)
+			if name == "" {
+				continue
 			}
+			key := directoryKey(name)
+			p.SAdd(ctx, key, userKey+" "+subject)
+			p.Expire(ctx, key, directoryTTL)
 		}
 		return nil
 	})
@@ -48,18 +54,24 @@ func (r *RedisStore) RememberUser(ctx context.Context, userKey string, names []s
 }
 
 // LookupUser implements Store.
-func (r *RedisStore) LookupUser(ctx context.Context, name string) (string, error) {
-	v, err := r.client.Get(ctx, directoryKey(name)).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
+func (r *RedisStore) LookupUser(ctx context.Context, kind NameKind, name string) ([]UserMatch, error) {
+	dn := directoryName(kind, name)
+	if dn == "" {
+		return nil, nil
 	}
+	members, err := r.client.SMembers(ctx, directoryKey(dn)).Result()
 	if err != nil {
-		return "", unavailable("look up user", err)
+		return nil, unavailable("look up user", err)
 	}
-	if !validUserKey(v) {
-		return "", nil
+	var out []UserMatch
+	for _, m := range members {
+		userKey, subject, _ := strings.Cut(m, " ")
+		if validUserKey(userKey) {
+			out = append(out, UserMatch{UserKey: userKey, Subject: subject})
+		}
 	}
-	return v, nil
+	sortMatches(out)
+	return out, nil
 }
 
 // indexIdPSession records which user a provider session belongs to, for

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"slices"
 	"context"
 	"errors"
 	"strings"
@@ -62,12 +63,14 @@ type Store interface {
 	// claims may be absent, as for Get).
 	List(ctx context.Context, userKey string, limits LimitSet) ([]*Session, error)
 
-	// RememberUser records names (login name, email, subject — compared
-	// without regard to case) under which an administrator can find the
-	// user, for revoking all of a user's sessions by name.
-	RememberUser(ctx context.Context, userKey string, names []string) error
-	// LookupUser returns the user key remembered for name, "" if none.
-	LookupUser(ctx context.Context, name string) (string, error)
+	// RememberUser records names under which an administrator can find the
+	// user, for revoking all of a user's sessions by name: each name with its
+	// kind (subject, sign-in name, verified email), compared without regard
+	// to case. One name may belong to several users.
+	RememberUser(ctx context.Context, userKey, subject string, names []UserName) error
+	// LookupUser returns the users remembered under name as a name of kind,
+	// sorted by subject; none if nobody.
+	LookupUser(ctx context.Context, kind NameKind, name string) ([]UserMatch, error)
 	// SessionsForIdPSession returns the sessions created under the
 	// provider's session ID sid (Session.IdPSessionID), for back-channel
 	// logout by sid. Sessions that ended since may be included.
@@ -109,8 +112,56 @@ const directoryTTL = 30 * 24 * time.Hour
 // normalizeName is how names are compared in the user directory.
 func normalizeName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
+// directoryName is a name's key in the user directory: its kind and its
+// normalized value; "" for an empty name or an unknown kind.
+func directoryName(kind NameKind, name string) string {
+	n := normalizeName(name)
+	if n == "" || !slices.Contains(NameKinds, kind) {
+		return ""
+	}
+	return string(kind) + "\x00" + n
+}
+
+// sortMatches orders lookup results by subject, then user key.
+func sortMatches(ms []UserMatch) {
+	slices.SortFunc(ms, func(a, b UserMatch) int {
+		if c := strings.Compare(a.Subject, b.Subject); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UserKey, b.UserKey)
+	})
+}
+
 func (o *Options) setDefaults() {
 	if o.TombstoneTTL <= 0 {
 		o.TombstoneTTL = 24 * time.Hour
 	}
+}
+
+// NameKind is what a remembered name is to its user.
+type NameKind string
+
+// The kinds of names, in the order an administrator's lookup tries them.
+const (
+	// NameSubject is the provider's subject (sub): unique per provider.
+	NameSubject NameKind = "sub"
+	// NameUsername is the sign-in name (preferred_username): not unique.
+	NameUsername NameKind = "username"
+	// NameEmail is an email address the provider has verified.
+	NameEmail NameKind = "email"
+)
+
+// NameKinds lists the kinds in lookup order.
+var NameKinds = []NameKind{NameSubject, NameUsername, NameEmail}
+
+// UserName is one name of a user.
+type UserName struct {
+	Kind  NameKind
+	Value string
+}
+
+// UserMatch is a user found under a name.
+type UserMatch struct {
+	UserKey string
+	Subject string
 }

@@ -150,7 +150,9 @@ func createSessions(ctx context.Context, rs *redisServer, sessions, devices, fir
 	err = forEachParallel(ctx, workers, users, func(u int) error {
 		s := syntheticSession(u, 0)
 		login := strings.SplitN(s.Email, "@", 2)[0]
-		if err := store.RememberUser(ctx, s.UserKey, []string{login, s.Email, s.Subject}); err != nil {
+		names := []session.UserName{{Kind: session.NameUsername, Value: login}, {Kind: session.NameEmail, Value: s.Email},
+			{Kind: session.NameSubject, Value: s.Subject}}
+		if err := store.RememberUser(ctx, s.UserKey, s.Subject, names); err != nil {
 			return fmt.Errorf("remember user %d: %w", u, err)
 		}
 		return nil
