@@ -16,12 +16,12 @@ type MemoryStore struct {
 	tombstoneTTL tombstoneTTL
 
 	mu         sync.Mutex
-	sessions   map[string]*memEntry       // by session ID
-	users      map[string]map[string]bool // userKey → session IDs
-	tombstones map[string]memTombstone    // ended sessions' reasons
+	sessions   map[string]*memEntry         // by session ID
+	users      map[string]map[string]bool   // userKey → session IDs
+	tombstones map[string]memTombstone      // ended sessions' reasons
 	names      map[string]map[string]string // user directory: kind and normalized name → userKey → subject
-	onceKeys   map[string]time.Time       // Once keys → expiry
-	settings   map[string]string          // runtime settings
+	onceKeys   map[string]time.Time         // Once keys → expiry
+	settings   map[string]string            // runtime settings
 
 	stop chan struct{}
 	once sync.Once

@@ -1,9 +1,9 @@
 package session
 
 import (
-	"slices"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
