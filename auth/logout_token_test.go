@@ -296,18 +296,9 @@ func TestVerifyLogoutTokenProviderUnavailable(t *testing.T) {
 // answers with an error is reported as unavailable, not as a bad token.
 func TestVerifyLogoutTokenKeysError(t *testing.T) {
 	idp, _ := startLogoutIdP(t, nil)
-	var front *httptest.Server
-	front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/.well-known/openid-configuration" {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"issuer":"` + front.URL + `","authorization_endpoint":"` + front.URL +
-				`/auth","token_endpoint":"` + front.URL + `/token","jwks_uri":"` + front.URL +
-				`/keys","id_token_signing_alg_values_supported":["RS256"]}`))
-			return
-		}
+	front := discoveryFront(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(front.Close)
+	})
 	claims := logoutClaims(idp)
 	claims["iss"] = front.URL
 	raw := signLogout(t, idp, claims, devidp.LogoutTokenType)
@@ -319,13 +310,10 @@ func TestVerifyLogoutTokenKeysError(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// TestVerifyLogoutTokenFetchesKeysOnce: the provider's keys are fetched once
-// per relying party, not once per posted token (#15 point 8): any
-// unauthenticated POST with a well-formed token must not make the gateway
-// fetch the JWKS again.
-func TestVerifyLogoutTokenFetchesKeysOnce(t *testing.T) {
-	idp, _ := startLogoutIdP(t, nil)
-	var jwksFetches int
+// discoveryFront serves a discovery document whose jwks_uri is its own
+// /keys, answered by keys (everything but discovery goes there).
+func discoveryFront(t *testing.T, keys http.HandlerFunc) *httptest.Server {
+	t.Helper()
 	var front *httptest.Server
 	front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/.well-known/openid-configuration" {
@@ -335,6 +323,20 @@ func TestVerifyLogoutTokenFetchesKeysOnce(t *testing.T) {
 				`/keys","id_token_signing_alg_values_supported":["RS256"]}`))
 			return
 		}
+		keys(w, r)
+	}))
+	t.Cleanup(front.Close)
+	return front
+}
+
+// TestVerifyLogoutTokenFetchesKeysOnce: the provider's keys are fetched once
+// per relying party, not once per posted token (#15 point 8): any
+// unauthenticated POST with a well-formed token must not make the gateway
+// fetch the JWKS again.
+func TestVerifyLogoutTokenFetchesKeysOnce(t *testing.T) {
+	idp, _ := startLogoutIdP(t, nil)
+	var jwksFetches int
+	front := discoveryFront(t, func(w http.ResponseWriter, r *http.Request) {
 		jwksFetches++
 		// the provider's own keys, fetched through this front
 		resp, err := http.Get(idp.Issuer() + "/keys")
@@ -345,8 +347,7 @@ func TestVerifyLogoutTokenFetchesKeysOnce(t *testing.T) {
 		defer resp.Body.Close()
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.Copy(w, resp.Body)
-	}))
-	t.Cleanup(front.Close)
+	})
 	rp := newLogoutRP(front.URL)
 	for i := range 20 {
 		claims := logoutClaims(idp)
