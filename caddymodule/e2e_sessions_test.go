@@ -272,7 +272,7 @@ func TestAdminPageOrgTimerAndRevocation(t *testing.T) {
 		{"policy-change", map[string]string{"by": "demo-manager-0003", "from": "9h0m0s", "to": "24h0m0s"}},
 		{"policy-change", map[string]string{"by": "demo-manager-0003", "from": "24h0m0s", "to": "off"}},
 		{"sign-out", map[string]string{"reason": "admin", "user": "demo-clinician-0001", "by": "demo-manager-0003"}},
-		{"admin-revocation", map[string]string{"by": "demo-manager-0003", "user": "Clinician@Example.test"}},
+		{"admin-revocation", map[string]string{"by": "demo-manager-0003", "user": "demo-clinician-0001", "name": "Clinician@Example.test", "matched_as": "email"}},
 	} {
 		e := findEvent(events, want.msg, want.fields)
 		if e == nil {
