@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessiongate/sessiongate/session"
 )
@@ -156,5 +160,43 @@ func TestHostileAdminRevocationHitsTheRightAccount(t *testing.T) {
 	revoke("u-sam-2")
 	if !alive(s1) || alive(s2) {
 		t.Fatalf("choosing by subject: sam-1 alive %v, sam-2 alive %v", alive(s1), alive(s2))
+	}
+}
+
+// An aborted compressed page releases the injector's decoder (#15 point 9):
+// Caddy's proxy aborts a response with panic(http.ErrAbortHandler); the
+// decoder's coroutine must not be left running.
+func TestAbortedCompressedPageReleasesTheDecoder(t *testing.T) {
+	h := newHostile(t, []string{secretCurrent}, nil, nil, nil)
+	c := h.signIn(t, &session.Session{Subject: "alice"})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(bytes.Repeat([]byte("<p>a long page without a head</p>\n"), 4000))
+	_ = zw.Close()
+	partial := gz.Bytes()[:gz.Len()/2]
+	nav := map[string]string{"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "same-origin", "Accept": "text/html"}
+	baseline := runtime.NumGoroutine()
+	for range 20 {
+		func() {
+			defer func() {
+				if p := recover(); p != nil && p != http.ErrAbortHandler {
+					panic(p)
+				}
+			}()
+			_ = h.g.ServeHTTP(httptest.NewRecorder(), hostileRequest("GET", "/board", "", c, nav), func(w http.ResponseWriter, r *http.Request) error {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.Header().Set("Content-Encoding", "gzip")
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write(partial)
+				panic(http.ErrAbortHandler)
+			})
+		}()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > baseline+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("20 aborted compressed pages left %d goroutines behind", runtime.NumGoroutine()-baseline)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
