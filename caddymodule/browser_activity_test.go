@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sessiongate/sessiongate/internal/browsertest"
@@ -101,11 +103,24 @@ func isolatedTab(t *testing.T, browser context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Func(func(c context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(c, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: bannerWitnessJS})
+		return err
+	})); err != nil {
 		t.Fatalf("new browser context: %v", err)
 	}
 	return ctx
 }
+
+// bannerWitnessJS runs in every document and frame of a row's tab (test
+// instrumentation, not the product): it notes in the tab's sessionStorage
+// when it sees the warning drawn, on the page's own timeline. A page that
+// replaces itself every second shows the warning for a moment each time;
+// polling from the test over the DevTools protocol can miss it on a busy
+// machine.
+const bannerWitnessJS = `(function(){setInterval(function(){try{var h=document.querySelector("sessiongate-banner");
+if(!h||!h.shadowRoot)return;var b=h.shadowRoot.querySelector("[role=alertdialog]");if(!b)return;var r=b.getBoundingClientRect();
+if(getComputedStyle(h).display!=="none"&&r.width>100&&r.height>40)sessionStorage.setItem("test.bannerSeen","1")}catch(e){}},50)})()`
 
 // frameXY returns page coordinates of the centre of the element sel inside
 // the frame (or iframe) frame; frame "" is the top document.
@@ -170,11 +185,12 @@ const (
 const watchJS = `(async function(withStatus){
 var vis=function(d){try{var h=d.querySelector("sessiongate-banner");if(!h||!h.shadowRoot)return false;var b=h.shadowRoot.querySelector("[role=alertdialog]");
 if(!b)return false;var r=b.getBoundingClientRect();return getComputedStyle(h).display!=="none"&&r.width>100&&r.height>40;}catch(e){return false}};
+var seen="0";try{seen=sessionStorage.getItem("test.bannerSeen")||"0"}catch(e){}
 var n=vis(document)?1:0;var fr=document.querySelectorAll("frame,iframe");for(var i=0;i<fr.length;i++){try{if(fr[i].contentDocument&&vis(fr[i].contentDocument))n++}catch(e){}}
 var exp=0,la=0;try{var c=JSON.parse(sessionStorage.getItem("sessiongate.status")||"null");if(c&&c.status){exp=c.status.idle_expires_at||0;la=c.status.last_activity||0}}catch(e){}
 if(withStatus&&!location.pathname.startsWith("/.sessiongate/")){try{var r=await fetch("/.sessiongate/status",{credentials:"same-origin",cache:"no-store"});
 if(r.ok){var s=await r.json();exp=Math.max(exp,s.idle_expires_at||0);la=Math.max(la,s.last_activity||0)}}catch(e){}}
-return [location.pathname+location.search, String(n), String(exp), String(la)]})`
+return [location.pathname+location.search, String(n), String(exp), String(la), seen]})`
 
 // left reports whether the top window has left the app at the end: for the
 // signed-out page (reason idle), or — when a page's own navigation raced the
@@ -223,14 +239,14 @@ func watch(ctx context.Context, start time.Time, timeout time.Duration) watched 
 		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		v, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](watchJS+"("+strconv.FormatBool(i%4 == 0)+")", chromedp.EvalAwaitPromise))
 		cancel()
-		if err == nil && len(v) == 4 {
+		if err == nil && len(v) == 5 {
 			if w.path != v[0] && len(w.paths) < 20 {
 				w.paths = append(w.paths, v[0])
 			}
 			w.path = v[0]
 			n, _ := strconv.Atoi(v[1])
 			w.maxBanners = max(w.maxBanners, n)
-			w.sawBanner = w.sawBanner || n > 0
+			w.sawBanner = w.sawBanner || n > 0 || v[4] == "1"
 			if ms, _ := strconv.ParseFloat(v[2], 64); ms > 0 {
 				if end := time.UnixMilli(int64(ms)); end.After(w.latestEnd) {
 					w.latestEnd = end
@@ -313,7 +329,7 @@ func TestActivityMatrixSelfRefreshDoesNotExtend(t *testing.T) {
 					if out := last.Add(w.signedOutAt); out.Before(w.latestEnd.Add(-300*time.Millisecond)) || out.After(w.latestEnd.Add(4*time.Second)) {
 						t.Errorf("the window left %v after the idle deadline; want within 4s", out.Sub(w.latestEnd).Round(time.Millisecond))
 					}
-					if !w.sawBanner || w.maxBanners != 1 {
+					if !w.sawBanner || w.maxBanners > 1 {
 						t.Errorf("warning drawn: seen %v, at most %d at once; want exactly one", w.sawBanner, w.maxBanners)
 					}
 				})
@@ -329,11 +345,18 @@ var personActions = map[string]func(t *testing.T, ctx context.Context, base, fra
 		clickAt(t, ctx, frame, "#b")
 	},
 	"typing": func(t *testing.T, ctx context.Context, base, frame string) {
-		doc := "document"
+		// a script's focus is not input; the keys that follow are
+		focus, focused := `(document.getElementById("q").focus(),true)`, `document.activeElement&&document.activeElement.id==="q"`
 		if frame != "" {
-			doc = frame + ".contentWindow.focus()," + frame + ".contentDocument"
+			focus = `(` + frame + `.contentWindow.focus(),` + frame + `.contentDocument.getElementById("q").focus(),true)`
+			focused = `document.activeElement===` + frame + `&&` + frame + `.contentDocument.activeElement.id==="q"`
 		}
-		browsertest.Eval[bool](t, ctx, `(`+doc+`.getElementById("q").focus(),true)`) // a script's focus is not input
+		for until := time.Now().Add(3 * time.Second); !browsertest.Eval[bool](t, ctx, `(`+focus+`)&&(`+focused+`)`); {
+			if time.Now().After(until) {
+				t.Fatal("could not focus the text field")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		browsertest.Run(t, ctx, chromedp.KeyEvent("abc"))
 	},
 	"touch": func(t *testing.T, ctx context.Context, base, frame string) {
@@ -503,7 +526,7 @@ func TestActivityNagiosFrameRefreshingEvery10s(t *testing.T) {
 	if ext := w.latestEnd.Sub(last) - idle; ext > 800*time.Millisecond {
 		t.Errorf("the idle deadline moved %v past the click's: a refresh counted as activity", ext.Round(time.Millisecond))
 	}
-	if w.signedOutAt > idle+4*time.Second || !w.sawBanner || w.maxBanners != 1 {
+	if w.signedOutAt > idle+4*time.Second || !w.sawBanner || w.maxBanners > 1 {
 		t.Errorf("signed out after %v; warning seen %v, at most %d at once", w.signedOutAt.Round(time.Millisecond), w.sawBanner, w.maxBanners)
 	}
 }
