@@ -385,7 +385,19 @@ for(var j=0;j<docs.length;j++){var d=docs[j][0],o=docs[j][1];var h=d&&d.querySel
 var b=h.shadowRoot.getElementById("sg-continue");if(!b)continue;var r=b.getBoundingClientRect();if(r.width<10)continue;return [o.x+r.x+r.width/2,o.y+r.y+r.height/2]}
 return null})()`
 		browsertest.WaitJS(t, ctx, "!!"+find, 4*time.Second, "the warning's Continue button")
+		// the warning slides in: click once the button has stopped moving
 		xy := browsertest.Eval[[]float64](t, ctx, find)
+		for until := time.Now().Add(3 * time.Second); time.Now().Before(until); {
+			time.Sleep(150 * time.Millisecond)
+			next := browsertest.Eval[[]float64](t, ctx, find)
+			if len(next) == 2 && len(xy) == 2 && next[0] == xy[0] && next[1] == xy[1] {
+				break
+			}
+			xy = next
+		}
+		if len(xy) != 2 {
+			t.Fatal("the warning's Continue button went away")
+		}
 		browsertest.Run(t, ctx, chromedp.MouseClickXY(xy[0], xy[1]))
 	},
 }
