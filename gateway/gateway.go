@@ -16,6 +16,7 @@ import (
 	"github.com/sessiongate/sessiongate/auth"
 	"github.com/sessiongate/sessiongate/config"
 	"github.com/sessiongate/sessiongate/inject"
+	"github.com/sessiongate/sessiongate/internal/background"
 	"github.com/sessiongate/sessiongate/session"
 )
 
@@ -56,6 +57,8 @@ type Gateway struct {
 	pages           *pages
 	prefix          string
 	streams         *streamWatcher
+	// background runs the gateway's goroutines; Close stops them all.
+	background *background.Group
 }
 
 // New builds a Gateway.
@@ -93,29 +96,26 @@ func New(o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.inject = in
-	g.streams = newStreamWatcher(g.recheckStream, o.Logger)
+	g.background = background.New()
+	g.streams = newStreamWatcher(g.recheckStream, o.Logger, g.background)
 	g.store = endingStore{Store: o.Store, streams: g.streams}
 	for name := range o.Settings.IdentityHeaders {
 		g.identityHeaders = append(g.identityHeaders, name)
 	}
 	g.applyOrgPolicy(nil)
 	if o.Settings.AdminGroup != "" {
-		g.stop = make(chan struct{})
-		go g.refreshPolicy(g.stop)
+		g.background.Go(g.refreshPolicy)
 	}
 	return g, nil
 }
 
 // Close stops the gateway's background work (following the organization
-// policy, watching long-lived responses) and cuts off the long-lived
-// responses it watched, as nothing would end them with their session any
-// more. The store is the caller's.
+// policy, watching long-lived responses) and returns when it has ended; the
+// long-lived responses it watched are cut off, as nothing would end them
+// with their session any more. The store is the caller's.
 func (g *Gateway) Close() {
-	if g.stop != nil {
-		close(g.stop)
-		g.stop = nil
-	}
 	g.streams.close()
+	g.background.Stop()
 }
 
 // ServeHTTP handles one request: a gateway endpoint, or a gated request

@@ -113,14 +113,14 @@ func (g *Gateway) saveOrgPolicy(ctx context.Context, org OrgPolicy) error {
 	return nil
 }
 
-// refreshPolicy follows the shared organization policy until stop closes.
-func (g *Gateway) refreshPolicy(stop <-chan struct{}) {
+// refreshPolicy follows the shared organization policy until ctx is done.
+func (g *Gateway) refreshPolicy(ctx context.Context) {
 	t := time.NewTicker(policyRefreshEvery)
 	defer t.Stop()
 	var last string
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), policyRefreshEvery)
-		org, err := g.loadOrgPolicy(ctx)
+		loadCtx, cancel := context.WithTimeout(ctx, policyRefreshEvery)
+		org, err := g.loadOrgPolicy(loadCtx)
 		cancel()
 		if err != nil {
 			g.log.Warn("cannot read the organization policy; keeping the one in force", zap.Error(err))
@@ -129,7 +129,7 @@ func (g *Gateway) refreshPolicy(stop <-chan struct{}) {
 			g.applyOrgPolicy(org)
 		}
 		select {
-		case <-stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
@@ -151,5 +151,4 @@ func (g *Gateway) sessionPolicy(groups []string) string {
 // policyHolder is embedded in Gateway.
 type policyHolder struct {
 	policy atomic.Pointer[policyState]
-	stop   chan struct{}
 }

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/sessiongate/sessiongate/internal/background"
 	"github.com/sessiongate/sessiongate/session"
 )
 
@@ -72,12 +73,14 @@ type streamWatcher struct {
 	streams map[streamKey]map[*stream]struct{}
 	running bool
 	stopped bool
-	stop    chan struct{}
+	// background runs the watcher's goroutine and stops it
+	background *background.Group
 }
 
-func newStreamWatcher(recheck func(context.Context, *stream) (bool, error), log *zap.Logger) *streamWatcher {
+func newStreamWatcher(recheck func(context.Context, *stream) (bool, error), log *zap.Logger,
+	bg *background.Group) *streamWatcher {
 	return &streamWatcher{recheck: recheck, log: log, after: longLivedAfter, every: recheckEvery,
-		streams: map[streamKey]map[*stream]struct{}{}, stop: make(chan struct{})}
+		streams: map[streamKey]map[*stream]struct{}{}, background: bg}
 }
 
 // track gives r a context that is cancelled when ref's session ends while
@@ -124,8 +127,7 @@ func (w *streamWatcher) add(s *stream) {
 	}
 	w.streams[k][s] = struct{}{}
 	if !w.running {
-		w.running = true
-		go w.run()
+		w.running = w.background.Go(w.run)
 	}
 }
 
@@ -153,8 +155,9 @@ func (w *streamWatcher) end(user, id string, cause error) {
 	delete(w.streams, k)
 }
 
-// close cancels everything watched and stops the watcher; responses that
-// become long-lived later are cancelled as they do.
+// close cancels everything watched; responses that become long-lived later
+// are cancelled as they do. The watcher's goroutine ends with its
+// background group.
 func (w *streamWatcher) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -162,7 +165,6 @@ func (w *streamWatcher) close() {
 		return
 	}
 	w.stopped = true
-	close(w.stop)
 	for k, set := range w.streams {
 		for s := range set {
 			s.cancel(ErrGatewayStopped)
@@ -172,13 +174,13 @@ func (w *streamWatcher) close() {
 }
 
 // run re-checks the watched sessions every w.every until there is nothing
-// left to watch or the watcher stops.
-func (w *streamWatcher) run() {
+// left to watch or ctx is done.
+func (w *streamWatcher) run(ctx context.Context) {
 	tick := time.NewTicker(w.every)
 	defer tick.Stop()
 	for {
 		select {
-		case <-w.stop:
+		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
@@ -187,7 +189,7 @@ func (w *streamWatcher) run() {
 			return
 		}
 		for _, s := range due {
-			w.recheckOne(s)
+			w.recheckOne(ctx, s)
 		}
 	}
 }
@@ -211,11 +213,13 @@ func (w *streamWatcher) snapshot() []*stream {
 	return due
 }
 
-func (w *streamWatcher) recheckOne(s *stream) {
-	ctx, cancel := context.WithTimeout(context.Background(), recheckTimeout)
+func (w *streamWatcher) recheckOne(ctx context.Context, s *stream) {
+	ctx, cancel := context.WithTimeout(ctx, recheckTimeout)
 	defer cancel()
 	valid, err := w.recheck(ctx, s)
 	switch {
+	case ctx.Err() != nil && w.background.Context().Err() != nil:
+		// stopped: close has cut the watched responses off already
 	case err != nil:
 		w.log.Error("session store unavailable; closing the session's long-lived responses", zap.Error(err))
 		w.end(s.ref.UserKey, s.ref.ID, ErrStoreUnreachable)

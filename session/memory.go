@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sessiongate/sessiongate/internal/background"
 )
 
 // MemoryStore keeps sessions in this process. It is the default store for a
@@ -23,8 +25,8 @@ type MemoryStore struct {
 	onceKeys   map[string]time.Time         // Once keys → expiry
 	settings   map[string]string            // runtime settings
 
-	stop chan struct{}
-	once sync.Once
+	// background runs the sweeper; Close stops it
+	background *background.Group
 }
 
 type memEntry struct {
@@ -55,10 +57,10 @@ func NewMemoryStore(opts Options, sweepEvery time.Duration) *MemoryStore {
 		names:      make(map[string]map[string]string),
 		onceKeys:   make(map[string]time.Time),
 		settings:   make(map[string]string),
-		stop:       make(chan struct{}),
+		background: background.New(),
 	}
 	m.tombstoneTTL.raise(opts.TombstoneTTL)
-	go m.sweepLoop(sweepEvery)
+	m.background.Go(func(ctx context.Context) { m.sweepLoop(ctx, sweepEvery) })
 	return m
 }
 
@@ -171,9 +173,10 @@ func (m *MemoryStore) List(_ context.Context, userKey string, limits LimitSet) (
 	return out, nil
 }
 
-// Close stops the sweeper. The store's contents stay readable.
+// Close stops the sweeper and waits for it to end. The store's contents
+// stay readable.
 func (m *MemoryStore) Close() error {
-	m.once.Do(func() { close(m.stop) })
+	m.background.Stop()
 	return nil
 }
 
@@ -223,12 +226,12 @@ func (m *MemoryStore) dropLocked(id, userKey string) {
 	}
 }
 
-func (m *MemoryStore) sweepLoop(every time.Duration) {
+func (m *MemoryStore) sweepLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-m.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 			m.Sweep()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiongate/sessiongate/internal/background"
 )
 
 // storeHealth is the Redis store's own circuit breaker. When a command fails
@@ -34,15 +36,16 @@ type storeHealth struct {
 	lastErr atomic.Value // error that opened the breaker
 	mu      sync.Mutex
 	probing bool
-	closed  chan struct{}
-	once    sync.Once
+	// background runs the probe; close stops it
+	background *background.Group
 }
 
 // probeInterval is how often a down Redis is pinged.
 const probeInterval = 100 * time.Millisecond
 
 func newStoreHealth(main redis.UniversalClient) *storeHealth {
-	return &storeHealth{main: main, probeClient: newProbeClient(main), interval: probeInterval, closed: make(chan struct{})}
+	return &storeHealth{main: main, probeClient: newProbeClient(main), interval: probeInterval,
+		background: background.New()}
 }
 
 // newProbeClient returns a client with the main client's address and
@@ -90,18 +93,17 @@ func (h *storeHealth) failed(err error) {
 	if h.probing {
 		return
 	}
-	h.probing = true
-	go h.probe()
+	h.probing = h.background.Go(h.probe)
 }
 
 // probe pings until Redis answers through the probe client and then through
 // the main client (whose own breaker may have tripped before this one did),
 // then closes the breaker.
-func (h *storeHealth) probe() {
+func (h *storeHealth) probe(ctx context.Context) {
 	t := time.NewTicker(h.interval)
 	defer t.Stop()
 	for {
-		if h.ping(h.probeClient) == nil && h.ping(h.main) == nil {
+		if h.ping(ctx, h.probeClient) == nil && h.ping(ctx, h.main) == nil {
 			h.mu.Lock()
 			h.down.Store(false)
 			h.probing = false
@@ -109,25 +111,25 @@ func (h *storeHealth) probe() {
 			return
 		}
 		select {
-		case <-h.closed:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
 }
 
-func (h *storeHealth) ping(c redis.UniversalClient) error {
+func (h *storeHealth) ping(ctx context.Context, c redis.UniversalClient) error {
 	if c == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	return c.Ping(ctx).Err()
 }
 
-// close stops the probe and the probe client.
+// close stops the probe, waits for it to end, and closes the probe client.
 func (h *storeHealth) close() error {
-	h.once.Do(func() { close(h.closed) })
+	h.background.Stop()
 	if h.probeClient != nil {
 		return h.probeClient.Close()
 	}
