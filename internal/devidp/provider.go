@@ -1,11 +1,9 @@
 package devidp
 
 import (
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
@@ -271,79 +268,3 @@ func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	p.logger.Info("devidp: end_session", "client_id", r.Form.Get("client_id"))
 	p.op.ServeHTTP(w, r.WithContext(withRequestInfo(r.Context(), info)))
 }
-
-// AuthorizeRequests returns a copy of every request received at the
-// authorization endpoint, in order.
-func (p *Provider) AuthorizeRequests() []AuthorizeRecord {
-	p.store.mu.Lock()
-	defer p.store.mu.Unlock()
-	out := make([]AuthorizeRecord, len(p.store.records))
-	for i, rec := range p.store.records {
-		rec.Scopes = slices.Clone(rec.Scopes)
-		out[i] = rec
-	}
-	return out
-}
-
-// EndSessionCalls returns how many end_session requests were served
-// successfully.
-func (p *Provider) EndSessionCalls() int {
-	p.store.mu.Lock()
-	defer p.store.mu.Unlock()
-	return p.store.endSessionCalls
-}
-
-// EndSessionHints returns how many served end_session requests carried a
-// valid id_token_hint.
-func (p *Provider) EndSessionHints() int {
-	p.store.mu.Lock()
-	defer p.store.mu.Unlock()
-	return p.store.endSessionHints
-}
-
-// SSOCookieName returns the name of the provider's SSO session cookie.
-func (p *Provider) SSOCookieName() string { return p.cookieName }
-
-// SIDOfSSOCookie returns the provider session ID ("sid" claim) of the single
-// sign-on session whose cookie value is given, "" if there is none. Tests use
-// it to send back-channel logouts for one browser's session.
-func (p *Provider) SIDOfSSOCookie(value string) string {
-	p.store.mu.Lock()
-	defer p.store.mu.Unlock()
-	if s, ok := p.store.sessions[value]; ok {
-		return s.sid
-	}
-	return ""
-}
-
-// newSigningKey wraps key (a new 2048-bit key when nil) with its thumbprint as kid.
-func newSigningKey(key *rsa.PrivateKey) (*signingKey, error) {
-	if key == nil {
-		var err error
-		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			return nil, fmt.Errorf("devidp: generate signing key: %w", err)
-		}
-	}
-	thumb, err := (&jose.JSONWebKey{Key: &key.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("devidp: signing key thumbprint: %w", err)
-	}
-	return &signingKey{id: base64.RawURLEncoding.EncodeToString(thumb), key: key}, nil
-}
-
-// RotateSigningKey starts signing with a new key (new kid); the old key
-// stays in the JWKS so that tokens it signed still verify, as providers do.
-func (p *Provider) RotateSigningKey() error {
-	k, err := newSigningKey(nil)
-	if err != nil {
-		return err
-	}
-	p.store.mu.Lock()
-	defer p.store.mu.Unlock()
-	p.store.retired = append(p.store.retired, p.store.key)
-	p.store.key = k
-	return nil
-}
-
-// SigningKeyID returns the kid of the key that signs now.
-func (p *Provider) SigningKeyID() string { return p.store.currentKey().id }
