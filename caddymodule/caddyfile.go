@@ -244,7 +244,7 @@ func (h *Handler) parsePolicy(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.Errf("policy: takes one group name, then a block")
 	}
-	if _, dup := h.Policies[group]; dup {
+	if _, dup := h.GroupPolicies[group]; dup {
 		return d.Errf("policy: group %q has two policy blocks", group)
 	}
 	var p config.GroupPolicy
@@ -267,10 +267,10 @@ func (h *Handler) parsePolicy(d *caddyfile.Dispenser) error {
 			return d.Errf("policy %s: unknown option %q (idle_timeout, absolute_timeout)", group, opt)
 		}
 	}
-	if h.Policies == nil {
-		h.Policies = map[string]config.GroupPolicy{}
+	if h.GroupPolicies == nil {
+		h.GroupPolicies = map[string]config.GroupPolicy{}
 	}
-	h.Policies[group] = p
+	h.GroupPolicies[group] = p
 	return nil
 }
 

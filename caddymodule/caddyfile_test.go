@@ -180,7 +180,7 @@ clinic.example {
 		{"path_prefix", s.PathPrefix, "/_gate"},
 		{"max_sessions", s.MaxSessions, 2},
 		{"groups_claim", s.GroupsClaim, "roles"},
-		{"policies", fmt.Sprint(s.Policies), fmt.Sprint(map[string]config.GroupPolicy{
+		{"policies", fmt.Sprint(s.GroupPolicies), fmt.Sprint(map[string]config.GroupPolicy{
 			"front-desk": {IdleTimeout: config.Duration(5 * time.Minute)},
 			"locums":     {IdleTimeout: config.Duration(10 * time.Minute), AbsoluteTimeout: config.Duration(4 * time.Hour)},
 		})},

@@ -78,9 +78,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	gw, err := gateway.New(gateway.Options{
 		Settings: &settings, Store: store, RP: rp, Sealer: sealer,
 		Logger: h.logger, Audit: ctx.Logger(auditLog{}),
-		Metrics: newMetrics(ctx.GetMetricsRegistry(), store, func() session.LimitSet {
+		Metrics: newMetrics(ctx.GetMetricsRegistry(), store, func() session.LimitTable {
 			if h.gw == nil {
-				return session.LimitSet{}
+				return session.LimitTable{}
 			}
 			return h.gw.Limits()
 		}),
@@ -111,7 +111,7 @@ func (h *Handler) TombstoneTTL() time.Duration {
 	for _, c := range h.AbsoluteTimeoutChoices {
 		ttl = max(ttl, c.Std())
 	}
-	for _, p := range h.Policies {
+	for _, p := range h.GroupPolicies {
 		ttl = max(ttl, p.AbsoluteTimeout.Std())
 	}
 	return ttl

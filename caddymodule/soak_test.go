@@ -64,7 +64,7 @@ func TestSoakMixedTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limits := session.LimitSet{Default: session.Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
+	limits := session.LimitTable{Default: session.Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
 	sessions := make([]*soakSession, n)
 	for i := range sessions {
 		s := &session.Session{ID: session.NewID(), UserKey: session.UserKey(st.idp.Issuer(), fmt.Sprintf("soak-%d", i/4)),

@@ -17,11 +17,11 @@ func (s *Settings) validatePolicies() error {
 	if strings.TrimSpace(s.GroupsClaim) == "" {
 		return optionErrorf("groups_claim", "must not be empty")
 	}
-	for _, name := range slices.Sorted(maps.Keys(s.Policies)) {
+	for _, name := range slices.Sorted(maps.Keys(s.GroupPolicies)) {
 		if err := validGroupName(name); err != nil {
 			return optionErrorf("policy", "%w", err)
 		}
-		p := s.Policies[name]
+		p := s.GroupPolicies[name]
 		if p.IdleTimeout < 0 || p.AbsoluteTimeout < 0 {
 			return optionErrorf("policy", "%s: timeouts must be positive", name)
 		}
@@ -59,7 +59,7 @@ func (s *Settings) validatePolicies() error {
 // site's idle timeout and the given absolute timeout (the organization's,
 // which a manager may change at runtime) where it sets none.
 func (s *Settings) GroupLimits(group string, siteAbsolute time.Duration) (idle, absolute time.Duration) {
-	p := s.Policies[group]
+	p := s.GroupPolicies[group]
 	idle, absolute = p.IdleTimeout.Std(), p.AbsoluteTimeout.Std()
 	if idle == 0 {
 		idle = s.IdleTimeout.Std()
@@ -74,7 +74,7 @@ func (s *Settings) GroupLimits(group string, siteAbsolute time.Duration) (idle, 
 func (s *Settings) PolicyNames(groups []string) []string {
 	var out []string
 	for _, g := range groups {
-		if _, ok := s.Policies[g]; ok && !slices.Contains(out, g) {
+		if _, ok := s.GroupPolicies[g]; ok && !slices.Contains(out, g) {
 			out = append(out, g)
 		}
 	}
@@ -88,7 +88,7 @@ func (s *Settings) IsAdmin(groups []string) bool {
 }
 
 // validGroupName rejects names that cannot be stored in a session's
-// comma-separated policy list.
+// comma-separated list of group policies.
 func validGroupName(name string) error {
 	if name == "" || strings.ContainsAny(name, ", \t\r\n") || len(name) > 256 {
 		return fmt.Errorf("%q is not a usable group name (no commas or spaces, at most 256 bytes)", name)

@@ -1,5 +1,5 @@
-// Package config holds sessiongate's settings and policy types, their
-// defaults and their validation. It does not import Caddy: the Caddy module
+// Package config holds sessiongate's settings (among them the group
+// policies), their defaults and their validation. It does not import Caddy: the Caddy module
 // embeds Settings and calls SetDefaults and Validate.
 package config
 
@@ -131,12 +131,12 @@ type Settings struct {
 	// used by group policies and admin_group. Default "groups".
 	GroupsClaim string `json:"groups_claim,omitempty"`
 
-	// Policies are per-group timers, keyed by group name (Caddyfile:
+	// GroupPolicies are per-group timers, keyed by group name (Caddyfile:
 	// `policy <group> { idle_timeout … absolute_timeout … }`). Members of a
 	// group get that group's timers instead of the site's; a user in several
 	// groups gets the strictest value of each timer. A timer a policy does
 	// not set is the site's.
-	Policies map[string]GroupPolicy `json:"policies,omitempty"`
+	GroupPolicies map[string]GroupPolicy `json:"policies,omitempty"`
 
 	// AdminGroup is the group whose members may open the admin page
 	// ({path_prefix}/admin) to set the organization's absolute timer and to
@@ -301,16 +301,6 @@ func (s *Settings) Warnings() []string {
 		w = append(w, "issuer uses plain http: tokens and codes travel unencrypted")
 	}
 	return w
-}
-
-// Policy returns the timer policy in force for users without a group policy.
-func (s *Settings) Policy() Policy {
-	return Policy{
-		IdleTimeout:        s.IdleTimeout.Std(),
-		AbsoluteTimeout:    s.AbsoluteTimeout.Std(),
-		WarnBefore:         s.WarnBefore.Std(),
-		AbsoluteWarnBefore: s.AbsoluteWarnBefore.Std(),
-	}
 }
 
 func (sc StoreConfig) validate() error {

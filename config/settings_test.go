@@ -56,10 +56,9 @@ func TestSettingsDefaults(t *testing.T) {
 		t.Errorf("scopes default = %q, want %q", s.Scopes, want)
 	}
 
-	p := s.Policy()
-	if p.IdleTimeout != 15*time.Minute || p.AbsoluteTimeout != 9*time.Hour ||
-		p.WarnBefore != 2*time.Minute || p.AbsoluteWarnBefore != 15*time.Minute {
-		t.Errorf("Policy() = %+v, does not match the defaults", p)
+	if s.IdleTimeout.Std() != 15*time.Minute || s.AbsoluteTimeout.Std() != 9*time.Hour ||
+		s.WarnBefore.Std() != 2*time.Minute || s.AbsoluteWarnBefore.Std() != 15*time.Minute {
+		t.Errorf("timer defaults = %s %s %s %s", s.IdleTimeout, s.AbsoluteTimeout, s.WarnBefore, s.AbsoluteWarnBefore)
 	}
 }
 

@@ -49,7 +49,7 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		g.log.Warn("admin page refused", zap.String("user", me.Subject), zap.String("ip", clientIP(r)))
 		g.pages.render(w, http.StatusForbidden, "error", errorPage{
 			Title:   "Not allowed",
-			Message: "Only practice managers can change the session policy.",
+			Message: "Only practice managers can change the session time limit.",
 			Retry:   "/",
 		})
 		return
@@ -62,7 +62,7 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		var err error
 		switch r.PostFormValue("action") {
 		case "policy":
-			p.Notice, p.Error, err = g.adminSetPolicy(r, me, r.PostFormValue("absolute"))
+			p.Notice, p.Error, err = g.adminSetAbsoluteTimeout(r, me, r.PostFormValue("absolute"))
 		case "revoke":
 			p.Notice, p.Error, err = g.adminRevoke(r, me, r.PostFormValue("user"))
 		default:
@@ -74,7 +74,7 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	org := g.orgPolicy()
+	org := g.orgAbsoluteTimeout()
 	current := g.limits().Default.Absolute
 	p.Enabled = current > 0
 	p.Current = "off"
@@ -91,10 +91,10 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	g.pages.render(w, http.StatusOK, "admin", p)
 }
 
-// adminSetPolicy turns the organization's absolute timer off or sets it to
+// adminSetAbsoluteTimeout turns the organization's absolute timer off or sets it to
 // one of the allowed choices; it applies to every live session at once.
-func (g *Gateway) adminSetPolicy(r *http.Request, me *session.Session, value string) (notice, problem string, err error) {
-	org := OrgPolicy{ChangedBy: me.Subject, ChangedAt: g.now()}
+func (g *Gateway) adminSetAbsoluteTimeout(r *http.Request, me *session.Session, value string) (notice, problem string, err error) {
+	org := OrgAbsoluteTimeout{ChangedBy: me.Subject, ChangedAt: g.now()}
 	if value != "off" {
 		d, perr := config.ParseDuration(value)
 		if perr != nil || !containsChoice(g.cfg.AbsoluteTimeoutChoices, d) {
@@ -103,7 +103,7 @@ func (g *Gateway) adminSetPolicy(r *http.Request, me *session.Session, value str
 		org.Enabled, org.Absolute = true, config.Duration(d)
 	}
 	before := g.limits().Default.Absolute
-	if err := g.saveOrgPolicy(r.Context(), org); err != nil {
+	if err := g.saveOrgAbsoluteTimeout(r.Context(), org); err != nil {
 		return "", "", err
 	}
 	after := g.limits().Default.Absolute

@@ -161,11 +161,11 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if err := g.store.RememberUser(r.Context(), s.UserKey, s.Subject, names); err != nil {
 		g.log.Warn("cannot record the user's names for the admin page", zap.Error(err))
 	}
-	if err := g.writeSessionCookie(w, r, s, limits.For(s.Policy)); err != nil {
+	if err := g.writeSessionCookie(w, r, s, limits.For(s.PolicyGroups)); err != nil {
 		g.signInFailed(w, st.ReturnTo, err)
 		return
 	}
-	if err := g.writeSeenMarker(w, r, s, limits.For(s.Policy)); err != nil {
+	if err := g.writeSeenMarker(w, r, s, limits.For(s.PolicyGroups)); err != nil {
 		g.signInFailed(w, st.ReturnTo, err)
 		return
 	}
@@ -198,7 +198,7 @@ func (g *Gateway) newSession(r *http.Request, id *auth.Identity) *session.Sessio
 		Device:       deviceSummary(r.UserAgent()),
 		IP:           clientIP(r),
 	}
-	s.Policy = g.sessionPolicy(s.Groups)
+	s.PolicyGroups = g.policyGroupsOf(s.Groups)
 	for _, claim := range g.cfg.IdentityHeaders {
 		switch claim {
 		case "sub", "name", "email", "groups", "sid":
@@ -244,13 +244,13 @@ func (g *Gateway) signedOutText(reason session.Reason, rd string) signedOutPage 
 	switch reason {
 	case session.ReasonIdle:
 		// with group policies the limit depends on the user, whom this page does not know
-		if len(g.cfg.Policies) > 0 {
+		if len(g.cfg.GroupPolicies) > 0 {
 			p.Message = "You were signed out after a period of inactivity."
 		} else {
 			p.Message = "You were signed out after " + humanDuration(limits.Idle) + " of inactivity."
 		}
 	case session.ReasonAbsolute:
-		if len(g.cfg.Policies) > 0 || limits.Absolute == 0 {
+		if len(g.cfg.GroupPolicies) > 0 || limits.Absolute == 0 {
 			p.Message = "Your session limit was reached."
 		} else {
 			p.Message = "Your " + humanLimit(limits.Absolute) + " session limit was reached."
@@ -431,15 +431,14 @@ type accountBody struct {
 }
 
 func (g *Gateway) status(res session.CheckResult) statusBody {
-	pol := g.cfg.Policy()
-	l := g.limits().For(res.Session.Policy)
+	l := g.limits().For(res.Session.PolicyGroups)
 	b := statusBody{
 		Authenticated:      true,
 		Now:                res.Now.UnixMilli(),
 		IdleExpiresAt:      res.IdleDeadline.UnixMilli(),
 		IdleTimeout:        l.Idle.Milliseconds(),
-		WarnBefore:         pol.WarnBefore.Milliseconds(),
-		AbsoluteWarnBefore: pol.AbsoluteWarnBefore.Milliseconds(),
+		WarnBefore:         g.cfg.WarnBefore.Std().Milliseconds(),
+		AbsoluteWarnBefore: g.cfg.AbsoluteWarnBefore.Std().Milliseconds(),
 		LastActivity:       res.Session.LastActivity.UnixMilli(),
 		Name:               res.Session.Name,
 		CSRF:               g.csrfToken(res.Session),

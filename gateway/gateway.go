@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -47,7 +48,8 @@ type Gateway struct {
 	refs   *refCache
 	log    *zap.Logger
 	audit  *zap.Logger
-	policyHolder
+	// inForce holds the limit table in force (see org_timeout.go)
+	inForce         atomic.Pointer[limitsInForce]
 	metrics         Metrics
 	identityHeaders []string // names of identity_headers, for stripping client copies
 	now             func() time.Time
@@ -102,15 +104,15 @@ func New(o Options) (*Gateway, error) {
 	for name := range o.Settings.IdentityHeaders {
 		g.identityHeaders = append(g.identityHeaders, name)
 	}
-	g.applyOrgPolicy(nil)
+	g.applyOrgAbsoluteTimeout(nil)
 	if o.Settings.AdminGroup != "" {
-		g.background.Go(g.refreshPolicy)
+		g.background.Go(g.followOrgAbsoluteTimeout)
 	}
 	return g, nil
 }
 
-// Close stops the gateway's background work (following the organization
-// policy, watching long-lived responses) and returns when it has ended; the
+// Close stops the gateway's background work (following the organization's
+// absolute timeout, watching long-lived responses) and returns when it has ended; the
 // long-lived responses it watched are cut off, as nothing would end them
 // with their session any more. The store is the caller's.
 func (g *Gateway) Close() {

@@ -201,7 +201,7 @@ func TestIdentityHeadersAndCookieHygiene(t *testing.T) {
 // failingStore is a store whose backend is down.
 type failingStore struct{ session.Store }
 
-func (failingStore) Check(context.Context, session.Ref, session.LimitSet, bool) (session.CheckResult, error) {
+func (failingStore) Check(context.Context, session.Ref, session.LimitTable, bool) (session.CheckResult, error) {
 	return session.CheckResult{}, session.ErrUnavailable
 }
 
@@ -422,23 +422,23 @@ func TestManualSignOutRecordsNoReason(t *testing.T) {
 func TestGroupsClaimConfigurable(t *testing.T) {
 	f := newFixture(t, nil, testclock.New())
 	f.g.cfg.GroupsClaim = "roles"
-	f.g.cfg.Policies = map[string]config.GroupPolicy{"front-desk": {IdleTimeout: config.Duration(5 * time.Minute)}}
+	f.g.cfg.GroupPolicies = map[string]config.GroupPolicy{"front-desk": {IdleTimeout: config.Duration(5 * time.Minute)}}
 	id := &auth.Identity{Subject: "u", Groups: []string{"from-groups"},
 		Claims: map[string]any{"roles": []any{"front-desk", "nurses"}, "groups": []any{"from-groups"}}}
 	s := f.g.newSession(request("GET", "/", nil, nil), id)
-	if strings.Join(s.Groups, ",") != "front-desk,nurses" || s.Policy != "front-desk" {
-		t.Fatalf("groups %v policy %q", s.Groups, s.Policy)
+	if strings.Join(s.Groups, ",") != "front-desk,nurses" || s.PolicyGroups != "front-desk" {
+		t.Fatalf("groups %v policy %q", s.Groups, s.PolicyGroups)
 	}
 	// a single string is a list of one
 	id.Claims["roles"] = "front-desk"
-	if s := f.g.newSession(request("GET", "/", nil, nil), id); len(s.Groups) != 1 || s.Policy != "front-desk" {
-		t.Fatalf("single-string claim: %v %q", s.Groups, s.Policy)
+	if s := f.g.newSession(request("GET", "/", nil, nil), id); len(s.Groups) != 1 || s.PolicyGroups != "front-desk" {
+		t.Fatalf("single-string claim: %v %q", s.Groups, s.PolicyGroups)
 	}
 	// no such claim: no groups, not those of the default "groups" claim
 	delete(id.Claims, "roles")
 	id.Groups = []string{"front-desk"}
 	id.Claims["groups"] = []any{"front-desk"}
-	if s := f.g.newSession(request("GET", "/", nil, nil), id); s.Policy != "" || len(s.Groups) != 0 {
-		t.Fatalf("groups without the configured claim: %v %q", s.Groups, s.Policy)
+	if s := f.g.newSession(request("GET", "/", nil, nil), id); s.PolicyGroups != "" || len(s.Groups) != 0 {
+		t.Fatalf("groups without the configured claim: %v %q", s.Groups, s.PolicyGroups)
 	}
 }

@@ -39,12 +39,12 @@ type countingStore struct {
 
 func (c *countingStore) calls() int64 { return c.n.Load() }
 
-func (c *countingStore) Create(ctx context.Context, s *session.Session, l session.LimitSet, o session.CreateOptions) ([]string, error) {
+func (c *countingStore) Create(ctx context.Context, s *session.Session, l session.LimitTable, o session.CreateOptions) ([]string, error) {
 	c.n.Add(1)
 	return c.Store.Create(ctx, s, l, o)
 }
 
-func (c *countingStore) Check(ctx context.Context, ref session.Ref, l session.LimitSet, activity bool) (session.CheckResult, error) {
+func (c *countingStore) Check(ctx context.Context, ref session.Ref, l session.LimitTable, activity bool) (session.CheckResult, error) {
 	c.n.Add(1)
 	return c.Store.Check(ctx, ref, l, activity)
 }
@@ -59,7 +59,7 @@ func (c *countingStore) End(ctx context.Context, ref session.Ref, reason session
 	return c.Store.End(ctx, ref, reason)
 }
 
-func (c *countingStore) List(ctx context.Context, userKey string, l session.LimitSet) ([]*session.Session, error) {
+func (c *countingStore) List(ctx context.Context, userKey string, l session.LimitTable) ([]*session.Session, error) {
 	c.n.Add(1)
 	return c.Store.List(ctx, userKey, l)
 }

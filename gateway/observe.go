@@ -76,7 +76,7 @@ func (g *Gateway) auditSignIn(r *http.Request, s *session.Session) {
 	g.audit.Info("sign-in",
 		zap.String("user", s.Subject), zap.String("session", session.LogID(s.ID)),
 		zap.String("device", s.Device), zap.String("ip", s.IP), zap.String("site", r.Host),
-		zap.String("policy", s.Policy))
+		zap.String("policy", s.PolicyGroups))
 }
 
 // recheckStream checks the session of a long-lived response (not as

@@ -254,7 +254,7 @@ func (s endingStore) End(ctx context.Context, ref session.Ref, reason session.Re
 }
 
 // Create implements session.Store.
-func (s endingStore) Create(ctx context.Context, sess *session.Session, limits session.LimitSet,
+func (s endingStore) Create(ctx context.Context, sess *session.Session, limits session.LimitTable,
 	opts session.CreateOptions) ([]string, error) {
 	ended, err := s.Store.Create(ctx, sess, limits, opts)
 	for _, id := range ended {

@@ -147,7 +147,7 @@ type switchableStore struct {
 	down *atomic.Bool
 }
 
-func (s switchableStore) Check(ctx context.Context, ref session.Ref, l session.LimitSet, a bool) (session.CheckResult, error) {
+func (s switchableStore) Check(ctx context.Context, ref session.Ref, l session.LimitTable, a bool) (session.CheckResult, error) {
 	if s.down.Load() {
 		return session.CheckResult{}, session.ErrUnavailable
 	}

@@ -15,8 +15,8 @@ import (
 //	go test -run '^$' -bench 'Benchmark(Redis|Memory)StoreCheck' -benchmem ./session
 
 // benchLimits are the default timers (idle 15m, absolute 9h).
-func benchLimits() session.LimitSet {
-	return session.LimitSet{Default: session.Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
+func benchLimits() session.LimitTable {
+	return session.LimitTable{Default: session.Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
 }
 
 // benchSession has the fields of a typical sign-in.

@@ -26,7 +26,7 @@ func storeFactories(t *testing.T) map[string]storeFactory {
 	}
 }
 
-var policy = session.LimitSet{
+var policy = session.LimitTable{
 	Default: session.Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour},
 	Groups:  map[string]session.Limits{"front-desk": {Idle: 5 * time.Minute, Absolute: 9 * time.Hour}},
 }
@@ -69,7 +69,7 @@ func mustCreate(t *testing.T, st session.Store, s *session.Session, opts session
 	return ended
 }
 
-func mustCheck(t *testing.T, st session.Store, ref session.Ref, ls session.LimitSet, activity bool) session.CheckResult {
+func mustCheck(t *testing.T, st session.Store, ref session.Ref, ls session.LimitTable, activity bool) session.CheckResult {
 	t.Helper()
 	res, err := st.Check(context.Background(), ref, ls, activity)
 	if err != nil {
@@ -153,7 +153,7 @@ func contractForgotten(t *testing.T, f storeFactory) {
 		t.Fatalf("forgotten after the absolute limit: %+v", res)
 	}
 	// the cookie's own group policy decides: front-desk's 5m idle, not the default 15m
-	desk := session.Ref{ID: session.NewID(), UserKey: s.UserKey, CreatedAt: clk.Now().UnixMilli(), Policy: "front-desk"}
+	desk := session.Ref{ID: session.NewID(), UserKey: s.UserKey, CreatedAt: clk.Now().UnixMilli(), PolicyGroups: "front-desk"}
 	clk.Advance(6 * time.Minute)
 	if res = mustCheck(t, st, desk, policy, false); res.Reason != session.ReasonIdle || !res.Ended {
 		t.Fatalf("forgotten after its group's idle limit: %+v", res)
@@ -349,14 +349,14 @@ func contractPolicyChange(t *testing.T, f storeFactory) {
 	s := newSession("gina")
 	mustCreate(t, st, s, session.CreateOptions{})
 	clk.Advance(6 * time.Minute)
-	stricter := session.LimitSet{Default: session.Limits{Idle: 5 * time.Minute, Absolute: 9 * time.Hour}}
+	stricter := session.LimitTable{Default: session.Limits{Idle: 5 * time.Minute, Absolute: 9 * time.Hour}}
 	if res := mustCheck(t, st, s.Ref(), stricter, false); res.Valid || res.Reason != session.ReasonIdle {
 		t.Fatalf("a shorter idle timeout must apply to a live session: %+v", res)
 	}
 	s2 := newSession("gina")
 	mustCreate(t, st, s2, session.CreateOptions{})
 	clk.Advance(2 * time.Hour)
-	shortAbs := session.LimitSet{Default: session.Limits{Idle: 3 * time.Hour, Absolute: time.Hour}}
+	shortAbs := session.LimitTable{Default: session.Limits{Idle: 3 * time.Hour, Absolute: time.Hour}}
 	if res := mustCheck(t, st, s2.Ref(), shortAbs, true); res.Valid || res.Reason != session.ReasonAbsolute {
 		t.Fatalf("a shorter absolute timeout must apply to a live session: %+v", res)
 	}
@@ -366,7 +366,7 @@ func contractGroupPolicy(t *testing.T, f storeFactory) {
 	clk := testclock.New()
 	st := f(t, clk.Now)
 	desk := newSession("hal")
-	desk.Policy = "front-desk"
+	desk.PolicyGroups = "front-desk"
 	mustCreate(t, st, desk, session.CreateOptions{})
 	doc := newSession("ivy")
 	mustCreate(t, st, doc, session.CreateOptions{})

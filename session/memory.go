@@ -65,7 +65,7 @@ func NewMemoryStore(opts Options, sweepEvery time.Duration) *MemoryStore {
 }
 
 // Create implements Store.
-func (m *MemoryStore) Create(_ context.Context, s *Session, limits LimitSet, opts CreateOptions) ([]string, error) {
+func (m *MemoryStore) Create(_ context.Context, s *Session, limits LimitTable, opts CreateOptions) ([]string, error) {
 	now := m.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -73,7 +73,7 @@ func (m *MemoryStore) Create(_ context.Context, s *Session, limits LimitSet, opt
 	cp := *s
 	cp.Groups = slices.Clone(s.Groups)
 	cp.Claims = maps.Clone(s.Claims)
-	m.sessions[s.ID] = &memEntry{s: &cp, expires: NearestDeadline(now, now, limits.For(s.Policy))}
+	m.sessions[s.ID] = &memEntry{s: &cp, expires: NearestDeadline(now, now, limits.For(s.PolicyGroups))}
 	ids := m.users[s.UserKey]
 	if ids == nil {
 		ids = make(map[string]bool)
@@ -94,7 +94,7 @@ func (m *MemoryStore) Create(_ context.Context, s *Session, limits LimitSet, opt
 }
 
 // Check implements Store.
-func (m *MemoryStore) Check(_ context.Context, ref Ref, limits LimitSet, activity bool) (CheckResult, error) {
+func (m *MemoryStore) Check(_ context.Context, ref Ref, limits LimitTable, activity bool) (CheckResult, error) {
 	now := m.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -110,11 +110,11 @@ func (m *MemoryStore) Check(_ context.Context, ref Ref, limits LimitSet, activit
 			return res, nil
 		}
 		// forgotten (swept) at its deadline: this check reports the end
-		res.Reason, res.Ended, res.Subject = MissingReason(ref, limits.For(ref.Policy), now), true, ref.Subject
+		res.Reason, res.Ended, res.Subject = MissingReason(ref, limits.For(ref.PolicyGroups), now), true, ref.Subject
 		m.endLocked(ref.ID, ref.UserKey, res.Reason, now)
 		return res, nil
 	}
-	l := limits.For(e.s.Policy)
+	l := limits.For(e.s.PolicyGroups)
 	if valid, why := Evaluate(e.s.CreatedAt, e.s.LastActivity, l, now); !valid {
 		m.endLocked(e.s.ID, e.s.UserKey, why, now)
 		res.Reason, res.Ended, res.Subject = why, true, e.s.Subject
@@ -159,7 +159,7 @@ func (m *MemoryStore) End(_ context.Context, ref Ref, reason Reason) error {
 }
 
 // List implements Store.
-func (m *MemoryStore) List(_ context.Context, userKey string, limits LimitSet) ([]*Session, error) {
+func (m *MemoryStore) List(_ context.Context, userKey string, limits LimitTable) ([]*Session, error) {
 	now := m.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -188,7 +188,7 @@ func (m *MemoryStore) Len() int {
 }
 
 // liveLocked returns the user's valid sessions, oldest first, dropping dead ones.
-func (m *MemoryStore) liveLocked(userKey string, limits LimitSet, now time.Time) []*Session {
+func (m *MemoryStore) liveLocked(userKey string, limits LimitTable, now time.Time) []*Session {
 	var live []*Session
 	for id := range m.users[userKey] {
 		e := m.sessions[id]
@@ -196,7 +196,7 @@ func (m *MemoryStore) liveLocked(userKey string, limits LimitSet, now time.Time)
 			delete(m.users[userKey], id)
 			continue
 		}
-		if valid, _ := Evaluate(e.s.CreatedAt, e.s.LastActivity, limits.For(e.s.Policy), now); !valid {
+		if valid, _ := Evaluate(e.s.CreatedAt, e.s.LastActivity, limits.For(e.s.PolicyGroups), now); !valid {
 			m.dropLocked(id, userKey)
 			continue
 		}
@@ -241,7 +241,7 @@ func (m *MemoryStore) sweepLoop(ctx context.Context, every time.Duration) {
 
 // Sweep purges sessions past the deadline they had at their last write and
 // expired tombstones, as Redis TTLs do. A session whose deadline moved later
-// through a policy change is kept until its next check decides.
+// through a change of limits is kept until its next check decides.
 func (m *MemoryStore) Sweep() {
 	now := m.clock()
 	m.mu.Lock()

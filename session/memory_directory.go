@@ -79,13 +79,13 @@ func (m *MemoryStore) SetSetting(_ context.Context, name, value string) error {
 }
 
 // CountSessions implements Store.
-func (m *MemoryStore) CountSessions(_ context.Context, limits LimitSet) (int, error) {
+func (m *MemoryStore) CountSessions(_ context.Context, limits LimitTable) (int, error) {
 	now := m.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
 	for _, e := range m.sessions {
-		if valid, _ := Evaluate(e.s.CreatedAt, e.s.LastActivity, limits.For(e.s.Policy), now); valid {
+		if valid, _ := Evaluate(e.s.CreatedAt, e.s.LastActivity, limits.For(e.s.PolicyGroups), now); valid {
 			n++
 		}
 	}

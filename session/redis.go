@@ -17,8 +17,8 @@ import (
 var (
 	//go:embed lua/clock.lua
 	clockLua string
-	//go:embed lua/policy.lua
-	policyLua string
+	//go:embed lua/limits.lua
+	limitsLua string
 	//go:embed lua/check.lua
 	checkLua string
 	//go:embed lua/create.lua
@@ -34,7 +34,7 @@ var (
 // RedisStore keeps sessions in Redis (single server, Sentinel or Cluster).
 //
 // One hash per user, sg:{<user key>}: field = session ID, value = a compact
-// record of the session's timers, policy and device (tombstones in place of
+// record of the session's timers, policy groups and device (tombstones in place of
 // ended sessions), plus the user's subject; the hash tag keeps it in one
 // Cluster slot. The display claims travel in the sealed cookie (Ref.Identity)
 // unless they are too large for it. The hash lives as long as the latest
@@ -69,7 +69,7 @@ const checkPipelines = 1
 // (see storeHealth).
 func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 	opts.setDefaults()
-	onUser := func(body string) *redis.Script { return redis.NewScript(clockLua + policyLua + body) }
+	onUser := func(body string) *redis.Script { return redis.NewScript(clockLua + limitsLua + body) }
 	health := newStoreHealth(client)
 	client.AddHook(health)
 	r := &RedisStore{
@@ -184,7 +184,7 @@ func validUserKey(k string) bool {
 }
 
 // Create implements Store.
-func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitSet, opts CreateOptions) ([]string, error) {
+func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitTable, opts CreateOptions) ([]string, error) {
 	if !validUserKey(s.UserKey) {
 		return nil, fmt.Errorf("create session: invalid user key")
 	}
@@ -197,7 +197,7 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitSet, op
 		stored = string(b)
 	}
 	tail := sidTag(s.IdPSessionID) + "|" + recordSafe(s.Device) + "|" + recordSafe(s.IP)
-	args := append(r.commonArgs(limits), s.ID, recordSafe(s.Policy), tail, opts.MaxSessions, s.Subject, stored)
+	args := append(r.commonArgs(limits), s.ID, recordSafe(s.PolicyGroups), tail, opts.MaxSessions, s.Subject, stored)
 	args = append(args, groupLimitArgs(limits)...)
 	res, err := r.create.Run(ctx, r.client, []string{userKeyName(s.UserKey)}, args...).Slice()
 	if err != nil {
@@ -209,15 +209,15 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitSet, op
 	for _, v := range res[1:] {
 		ended = append(ended, toString(v))
 	}
-	if err := r.indexIdPSession(ctx, s, limits.For(s.Policy)); err != nil {
+	if err := r.indexIdPSession(ctx, s, limits.For(s.PolicyGroups)); err != nil {
 		return ended, err
 	}
 	return ended, nil
 }
 
 // commonArgs are the first script arguments on a user's hash: now, the
-// default limits and the tombstone TTL (see lua/policy.lua).
-func (r *RedisStore) commonArgs(limits LimitSet) []any {
+// default limits and the tombstone TTL (see lua/limits.lua).
+func (r *RedisStore) commonArgs(limits LimitTable) []any {
 	return []any{r.nowArg(), limits.Default.Idle.Milliseconds(), limits.Default.Absolute.Milliseconds(),
 		r.tombstone.get().Milliseconds()}
 }
@@ -236,7 +236,7 @@ func sidTag(sid string) string {
 
 // groupLimitArgs lists the group policies as script arguments: triples of
 // name, idle ms, absolute ms.
-func groupLimitArgs(limits LimitSet) []any {
+func groupLimitArgs(limits LimitTable) []any {
 	args := make([]any, 0, 3*len(limits.Groups))
 	for name, l := range limits.Groups {
 		args = append(args, name, l.Idle.Milliseconds(), l.Absolute.Milliseconds())
@@ -245,7 +245,7 @@ func groupLimitArgs(limits LimitSet) []any {
 }
 
 // Check implements Store.
-func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activity bool) (CheckResult, error) {
+func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitTable, activity bool) (CheckResult, error) {
 	if !validUserKey(ref.UserKey) || !validSessionID(ref.ID) {
 		return CheckResult{Reason: ReasonEnded, Now: time.Now()}, nil
 	}
@@ -253,7 +253,7 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 	if activity {
 		act = "1"
 	}
-	own := limits.For(ref.Policy)
+	own := limits.For(ref.PolicyGroups)
 	args := append(r.commonArgs(limits), act, ref.ID, ref.CreatedAt, own.Idle.Milliseconds(), own.Absolute.Milliseconds(),
 		ref.Subject)
 	args = append(args, groupLimitArgs(limits)...)
@@ -266,7 +266,7 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitSet, activi
 	case "V":
 		la, idleAt, absAt := toInt(res[2]), toInt(res[3]), toInt(res[4])
 		s := &Session{
-			ID: ref.ID, UserKey: ref.UserKey, Subject: ref.Subject, Policy: toString(res[5]),
+			ID: ref.ID, UserKey: ref.UserKey, Subject: ref.Subject, PolicyGroups: toString(res[5]),
 			CreatedAt: time.UnixMilli(toInt(res[6])), LastActivity: time.UnixMilli(la),
 		}
 		if stored := toString(res[7]); stored != "" {
@@ -307,7 +307,7 @@ func validSessionID(id string) bool {
 	return true
 }
 
-// Get implements Store: the session's timers, policy and device (and its
+// Get implements Store: the session's timers, policy groups and device (and its
 // display claims only when the store keeps them).
 func (r *RedisStore) Get(ctx context.Context, ref Ref) (*Session, error) {
 	if !validUserKey(ref.UserKey) || !validSessionID(ref.ID) {
@@ -347,7 +347,7 @@ func (r *RedisStore) End(ctx context.Context, ref Ref, reason Reason) error {
 	if !validUserKey(ref.UserKey) || !validSessionID(ref.ID) {
 		return nil
 	}
-	args := append(r.commonArgs(LimitSet{}), ref.ID, string(reason))
+	args := append(r.commonArgs(LimitTable{}), ref.ID, string(reason))
 	if err := r.end.Run(ctx, r.client, []string{userKeyName(ref.UserKey)}, args...).Err(); err != nil {
 		return unavailable("end session", err)
 	}
@@ -355,7 +355,7 @@ func (r *RedisStore) End(ctx context.Context, ref Ref, reason Reason) error {
 }
 
 // List implements Store.
-func (r *RedisStore) List(ctx context.Context, userKey string, limits LimitSet) ([]*Session, error) {
+func (r *RedisStore) List(ctx context.Context, userKey string, limits LimitTable) ([]*Session, error) {
 	if !validUserKey(userKey) {
 		return nil, nil
 	}

@@ -118,7 +118,7 @@ func (r *RedisStore) SessionsForIdPSession(ctx context.Context, sid string) ([]R
 		}
 		for id, val := range all {
 			if rec, ok := parseRecord(val); ok && rec.sidTag == tag {
-				out = append(out, Ref{ID: id, UserKey: userKey, CreatedAt: rec.created.UnixMilli(), Policy: rec.policy})
+				out = append(out, Ref{ID: id, UserKey: userKey, CreatedAt: rec.created.UnixMilli(), PolicyGroups: rec.policyGroups})
 			}
 		}
 	}
@@ -156,7 +156,7 @@ func (r *RedisStore) SetSetting(ctx context.Context, name, value string) error {
 
 // CountSessions implements Store: it scans the users' hashes and counts the
 // sessions within their deadlines. On a Cluster it scans every master.
-func (r *RedisStore) CountSessions(ctx context.Context, limits LimitSet) (int, error) {
+func (r *RedisStore) CountSessions(ctx context.Context, limits LimitTable) (int, error) {
 	now := time.Now()
 	if r.opts.Clock != nil {
 		now = r.opts.Clock()
@@ -180,7 +180,7 @@ func (r *RedisStore) CountSessions(ctx context.Context, limits LimitSet) (int, e
 	return n, nil
 }
 
-func countSessions(ctx context.Context, c redis.Cmdable, limits LimitSet, now time.Time) (int, error) {
+func countSessions(ctx context.Context, c redis.Cmdable, limits LimitTable, now time.Time) (int, error) {
 	n := 0
 	var cursor uint64
 	for {

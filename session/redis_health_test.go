@@ -47,7 +47,7 @@ func TestRedisRecoversEvenlyAfterRestart(t *testing.T) {
 	st := NewRedisStore(client, Options{})
 	t.Cleanup(func() { _ = st.Close() })
 	ctx := context.Background()
-	ls := LimitSet{Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
+	ls := LimitTable{Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
 	s := &Session{ID: NewID(), UserKey: UserKey("iss", "restart"), Subject: "restart"}
 	if _, err := st.Create(ctx, s, ls, CreateOptions{}); err != nil {
 		t.Fatal(err)

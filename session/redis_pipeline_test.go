@@ -52,7 +52,7 @@ func TestConcurrentChecksArePipelined(t *testing.T) {
 	clock := testclock.New()
 	st := NewRedisStore(client, Options{Clock: clock.Now})
 	ctx := context.Background()
-	ls := LimitSet{Default: Limits{Idle: time.Hour}}
+	ls := LimitTable{Default: Limits{Idle: time.Hour}}
 	const callers, rounds = 48, 40
 	refs := make([]Ref, callers)
 	for i := range refs {
@@ -111,7 +111,7 @@ func TestPipelinedCheckReloadsFlushedScript(t *testing.T) {
 	client := srv.Client(t)
 	st := NewRedisStore(client, Options{})
 	ctx := context.Background()
-	ls := LimitSet{Default: Limits{Idle: time.Hour}}
+	ls := LimitTable{Default: Limits{Idle: time.Hour}}
 	s := &Session{ID: NewID(), UserKey: UserKey("iss", "flush"), Subject: "flush"}
 	if _, err := st.Create(ctx, s, ls, CreateOptions{}); err != nil {
 		t.Fatal(err)

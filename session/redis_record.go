@@ -7,11 +7,11 @@ import (
 )
 
 // record is a live session as the Redis store keeps it in its user's hash:
-// "created|last-activity|policy|sid tag|device|ip", times in unix
-// milliseconds, base 36 (see lua/policy.lua).
+// "created|last-activity|policy groups|sid tag|device|ip", times in unix
+// milliseconds, base 36 (see lua/limits.lua).
 type record struct {
 	created, lastActivity time.Time
-	policy, sidTag        string
+	policyGroups, sidTag  string
 	device, ip            string
 }
 
@@ -27,17 +27,17 @@ func parseRecord(v string) (record, bool) {
 		return record{}, false
 	}
 	return record{created: time.UnixMilli(ca), lastActivity: time.UnixMilli(la),
-		policy: parts[2], sidTag: parts[3], device: parts[4], ip: parts[5]}, true
+		policyGroups: parts[2], sidTag: parts[3], device: parts[4], ip: parts[5]}, true
 }
 
 // session returns the record as a Session (without display claims).
 func (rec record) session(id, userKey, subject string) *Session {
-	return &Session{ID: id, UserKey: userKey, Subject: subject, Policy: rec.policy,
+	return &Session{ID: id, UserKey: userKey, Subject: subject, PolicyGroups: rec.policyGroups,
 		CreatedAt: rec.created, LastActivity: rec.lastActivity, Device: rec.device, IP: rec.ip}
 }
 
 // live reports whether the record's session is within both deadlines at now.
-func (rec record) live(limits LimitSet, now time.Time) bool {
-	valid, _ := Evaluate(rec.created, rec.lastActivity, limits.For(rec.policy), now)
+func (rec record) live(limits LimitTable, now time.Time) bool {
+	valid, _ := Evaluate(rec.created, rec.lastActivity, limits.For(rec.policyGroups), now)
 	return valid
 }

@@ -38,7 +38,7 @@ func TestRedisUserHashTTLCoversLatestDeadline(t *testing.T) {
 	client := srv.Client(t)
 	st := NewRedisStore(client, Options{}) // Redis TIME
 	ctx := context.Background()
-	ls := LimitSet{Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
+	ls := LimitTable{Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
 	s := &Session{ID: NewID(), UserKey: UserKey("iss", "ttl-user"), Subject: "ttl-user"}
 	if _, err := st.Create(ctx, s, ls, CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestRedisUserHashTTLCoversLatestDeadline(t *testing.T) {
 		t.Fatalf("new session: hash TTL %v, want the 15m idle deadline", ttl)
 	}
 	// a longer idle limit (a reload) and activity move the deadline later
-	longer := LimitSet{Default: Limits{Idle: 40 * time.Minute, Absolute: 9 * time.Hour}}
+	longer := LimitTable{Default: Limits{Idle: 40 * time.Minute, Absolute: 9 * time.Hour}}
 	if res, err := st.Check(ctx, s.Ref(), longer, true); err != nil || !res.Valid {
 		t.Fatalf("check: %+v %v", res, err)
 	}
@@ -81,7 +81,7 @@ func TestRedisUserHashIsPrunedAtSignIn(t *testing.T) {
 	clock := testclock.New()
 	st := NewRedisStore(client, Options{Clock: clock.Now, TombstoneTTL: time.Hour})
 	ctx := context.Background()
-	ls := LimitSet{Default: Limits{Idle: 10 * time.Minute, Absolute: 8 * time.Hour}}
+	ls := LimitTable{Default: Limits{Idle: 10 * time.Minute, Absolute: 8 * time.Hour}}
 	user := UserKey("iss", "prune-user")
 	old := &Session{ID: NewID(), UserKey: user, Subject: "prune-user", Device: "Edge | Windows", IP: "10.0.0.1",
 		IdPSessionID: "sid-1", Name: "A Long Display Name"}
@@ -130,7 +130,7 @@ func TestRedisKeepsIdentityWhenAsked(t *testing.T) {
 	client := srv.Client(t)
 	st := NewRedisStore(client, Options{})
 	ctx := context.Background()
-	ls := LimitSet{Default: Limits{Idle: 10 * time.Minute}}
+	ls := LimitTable{Default: Limits{Idle: 10 * time.Minute}}
 	groups := make([]string, 300)
 	for i := range groups {
 		groups[i] = fmt.Sprintf("group-with-a-long-name-%03d", i)
@@ -166,7 +166,7 @@ func TestRedisCheckIsOneRoundTrip(t *testing.T) {
 	client.AddHook(hook)
 	st := NewRedisStore(client, Options{})
 	ctx := context.Background()
-	ls := LimitSet{Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
+	ls := LimitTable{Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
 	s := &Session{ID: NewID(), UserKey: UserKey("iss", "rt-user"), Subject: "rt-user"}
 	if _, err := st.Create(ctx, s, ls, CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func TestRedisStoreDownIsUnavailable(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer client.Close()
 	st := NewRedisStore(client, Options{})
-	_, err := st.Check(context.Background(), Ref{ID: NewID(), UserKey: UserKey("i", "s")}, LimitSet{Default: Limits{Idle: time.Minute}}, false)
+	_, err := st.Check(context.Background(), Ref{ID: NewID(), UserKey: UserKey("i", "s")}, LimitTable{Default: Limits{Idle: time.Minute}}, false)
 	if !IsUnavailable(err) {
 		t.Fatalf("want ErrUnavailable, got %v", err)
 	}
@@ -241,7 +241,7 @@ func TestRedisClientFailsFast(t *testing.T) {
 	}
 	st := NewRedisStore(c, Options{})
 	start := time.Now()
-	_, err = st.Check(context.Background(), Ref{ID: "x", UserKey: UserKey("iss", "u")}, LimitSet{Default: Limits{Idle: time.Minute}}, false)
+	_, err = st.Check(context.Background(), Ref{ID: "x", UserKey: UserKey("iss", "u")}, LimitTable{Default: Limits{Idle: time.Minute}}, false)
 	if !IsUnavailable(err) {
 		t.Fatalf("want unavailable, got %v", err)
 	}

@@ -26,9 +26,9 @@ type Session struct {
 	Groups []string
 	// Claims holds the extra claims named by identity_headers, rendered as strings.
 	Claims map[string]string
-	// Policy names the group policies that apply to this session, comma
-	// separated; empty means the default policy.
-	Policy string
+	// PolicyGroups names the group policies that apply to this session, comma
+	// separated; empty means the site's timeouts.
+	PolicyGroups string
 	// IdPSessionID is the provider's "sid" claim, for back-channel logout.
 	IdPSessionID string
 	// CreatedAt is the sign-in time (store clock); the absolute timer runs from it.
@@ -75,10 +75,10 @@ type Ref struct {
 	ID        string `json:"i"`
 	UserKey   string `json:"u"`
 	CreatedAt int64  `json:"c"` // unix milliseconds
-	// Policy is the session's group policy names, so that the reason of a
+	// PolicyGroups is the session's group policy names, so that the reason of a
 	// session the store has already forgotten is inferred from its own
 	// limits.
-	Policy string `json:"p,omitempty"`
+	PolicyGroups string `json:"p,omitempty"`
 	// Subject is the user's subject, so that the audit log names the user of
 	// a session the store has already forgotten.
 	Subject string `json:"s,omitempty"`
@@ -91,7 +91,7 @@ type Ref struct {
 // Ref returns the cookie reference for s, with its display claims unless
 // the store keeps them.
 func (s *Session) Ref() Ref {
-	ref := Ref{ID: s.ID, UserKey: s.UserKey, CreatedAt: s.CreatedAt.UnixMilli(), Policy: s.Policy, Subject: s.Subject}
+	ref := Ref{ID: s.ID, UserKey: s.UserKey, CreatedAt: s.CreatedAt.UnixMilli(), PolicyGroups: s.PolicyGroups, Subject: s.Subject}
 	if !s.IdentityInStore {
 		ref.Identity = s.Identity()
 	}

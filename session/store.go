@@ -46,12 +46,12 @@ type Store interface {
 	// Create stores s as a new session, setting CreatedAt and LastActivity to
 	// the store's clock, and returns the IDs of sessions it ended to respect
 	// MaxSessions.
-	Create(ctx context.Context, s *Session, limits LimitSet, opts CreateOptions) (ended []string, err error)
+	Create(ctx context.Context, s *Session, limits LimitTable, opts CreateOptions) (ended []string, err error)
 	// Check finds the session and applies the timer rules in one atomic
 	// operation; when activity is true and the session is valid, its idle
 	// timer restarts. A session found expired (or already forgotten at its
 	// deadline) is replaced by a tombstone with the reason.
-	Check(ctx context.Context, ref Ref, limits LimitSet, activity bool) (CheckResult, error)
+	Check(ctx context.Context, ref Ref, limits LimitTable, activity bool) (CheckResult, error)
 	// Get returns the session (with device and IP) without checking or
 	// touching it; nil when it does not exist. Display claims (name, email,
 	// groups) may be absent: the Redis store leaves them to the cookie.
@@ -61,7 +61,7 @@ type Store interface {
 	End(ctx context.Context, ref Ref, reason Reason) error
 	// List returns the live sessions of a user, oldest first (display
 	// claims may be absent, as for Get).
-	List(ctx context.Context, userKey string, limits LimitSet) ([]*Session, error)
+	List(ctx context.Context, userKey string, limits LimitTable) ([]*Session, error)
 
 	// RememberUser records names under which an administrator can find the
 	// user, for revoking all of a user's sessions by name: each name with its
@@ -85,7 +85,7 @@ type Store interface {
 	SetSetting(ctx context.Context, name, value string) error
 	// CountSessions counts the sessions of all users within their deadlines under limits (for the active
 	// sessions gauge; it may scan the store, so call it sparingly).
-	CountSessions(ctx context.Context, limits LimitSet) (int, error)
+	CountSessions(ctx context.Context, limits LimitTable) (int, error)
 	// Close releases the store's resources.
 	Close() error
 }

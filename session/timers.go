@@ -11,25 +11,27 @@ type Limits struct {
 	Absolute time.Duration
 }
 
-// LimitSet is the policy in force: a default and per-group overrides. The
+// LimitTable is the limits in force: the site's and those of each group
+// policy, with the manager's absolute timeout applied. The
 // limits of a session are resolved at check time, so a config reload or an
 // admin change applies to live sessions at once.
-type LimitSet struct {
+type LimitTable struct {
 	Default Limits
-	// Groups maps a policy name (a group) to its limits. A session under
+	// Groups maps a group policy's name (a group) to its limits. A session under
 	// several group policies gets the strictest value of each timer.
 	Groups map[string]Limits
 }
 
-// For resolves the limits for a session's comma-separated policy names.
-// Names without a configured policy are ignored.
-func (ls LimitSet) For(policy string) Limits {
-	if policy == "" || len(ls.Groups) == 0 {
+// For resolves the limits of a session under policyGroups (comma-separated
+// group policy names, Session.PolicyGroups). Names without a configured
+// group policy are ignored.
+func (ls LimitTable) For(policyGroups string) Limits {
+	if policyGroups == "" || len(ls.Groups) == 0 {
 		return ls.Default
 	}
 	var out Limits
 	found := false
-	for name := range strings.SplitSeq(policy, ",") {
+	for name := range strings.SplitSeq(policyGroups, ",") {
 		l, ok := ls.Groups[name]
 		if !ok {
 			continue

@@ -33,7 +33,7 @@ func TestEvaluateIdleAndAbsolute(t *testing.T) {
 }
 
 func TestLimitSetStrictestOfGroups(t *testing.T) {
-	ls := LimitSet{
+	ls := LimitTable{
 		Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour},
 		Groups: map[string]Limits{
 			"front-desk": {Idle: 5 * time.Minute, Absolute: 12 * time.Hour},

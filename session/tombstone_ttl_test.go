@@ -20,7 +20,7 @@ func TestStoreTombstoneTTLCanBeRaised(t *testing.T) {
 			st.(interface{ RaiseTombstoneTTL(time.Duration) }).RaiseTombstoneTTL(72 * time.Hour)
 			st.(interface{ RaiseTombstoneTTL(time.Duration) }).RaiseTombstoneTTL(time.Hour) // never lowered
 			ctx := context.Background()
-			long := session.LimitSet{Default: session.Limits{Idle: 15 * time.Minute, Absolute: 100 * time.Hour}}
+			long := session.LimitTable{Default: session.Limits{Idle: 15 * time.Minute, Absolute: 100 * time.Hour}}
 			s := newSession("ttl")
 			if _, err := st.Create(ctx, s, long, session.CreateOptions{}); err != nil {
 				t.Fatal(err)

@@ -85,7 +85,7 @@ func createSessions(ctx context.Context, rs *redisServer, sessions, devices, fir
 	client := redis.NewClient(opt)
 	defer func() { _ = client.Close() }() // closing twice is harmless
 	store := session.NewRedisStore(client, session.Options{})
-	limits := session.LimitSet{Default: session.Limits{Idle: idleTimeout, Absolute: absoluteTimeout}}
+	limits := session.LimitTable{Default: session.Limits{Idle: idleTimeout, Absolute: absoluteTimeout}}
 	users := (sessions + devices - 1) / devices
 	res := &MemoryResult{Sessions: sessions, Users: users}
 	baseClients, err := connectedClients(ctx, rs)

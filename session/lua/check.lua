@@ -1,7 +1,7 @@
 -- Check one session and apply the timer rules atomically.
 -- ARGV[5] "1" when the request is user activity, ARGV[6] session id,
 -- ARGV[7] sign-in time carried by the cookie (ms), ARGV[8], ARGV[9] idle /
--- absolute ms of the cookie's own policy (for a forgotten session),
+-- absolute ms of the cookie's own group policies (for a forgotten session),
 -- ARGV[10] the subject carried by the cookie; group triples from ARGV[11].
 -- Returns {now, "V", la, idleAt, absAt, pol, ca, stored claims or ""}
 --      or {now, "X", reason}  (this check found the end: tombstone written)

@@ -1,5 +1,5 @@
 -- Create a session in its user's hash, pruning the hash first.
--- ARGV[5] session id, ARGV[6] policy, ARGV[7] "sid tag|device|ip",
+-- ARGV[5] session id, ARGV[6] policy groups, ARGV[7] "sid tag|device|ip",
 -- ARGV[8] max sessions (0 = unlimited), ARGV[9] subject,
 -- ARGV[10] display claims to keep (JSON) or ""; group triples from ARGV[11].
 -- Returns {now, endedId...}

@@ -1,5 +1,5 @@
 -- Shared by the scripts on a user's hash (KEYS[1], "sg:{<user key>}").
--- Fields: "<session id>" → a live record "created|last-activity|policy|sid tag|device|ip"
+-- Fields: "<session id>" → a live record "created|last-activity|policy groups|sid tag|device|ip"
 -- (times in ms, base 36) or a tombstone "!reason|until" (reported) or
 -- "?reason|until" (found ended while pruning, not yet reported to its device);
 -- "<session id>:i" → the display claims (JSON) when too large for the cookie;
@@ -8,7 +8,7 @@
 -- group policies are triples (name, idle ms, absolute ms) at the end of ARGV.
 local K = KEYS[1]
 local defIdle, defAbs, graveMs = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
--- limitsFor resolves a session's comma-separated policy names with the
+-- limitsFor resolves a session's comma-separated group policy names with the
 -- group triples from ARGV[first]: the strictest value of each timer.
 local function limitsFor(pol, first)
   local idle, abs = defIdle, defAbs
@@ -30,7 +30,7 @@ local function limitsFor(pol, first)
   return idle, abs
 end
 -- parse splits a live record: created and last activity (numbers), their
--- base-36 text, the policy and the rest.
+-- base-36 text, the policy groups and the rest.
 local function parse(rec)
   local ca36, la36, pol, rest = string.match(rec, "^(%w+)|(%w+)|([^|]*)|(.*)$")
   return tonumber(ca36, 36), tonumber(la36, 36), pol, rest, ca36

@@ -1,0 +1,151 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sessiongate/sessiongate/config"
+	"github.com/sessiongate/sessiongate/session"
+)
+
+// OrgAbsoluteTimeout is the organization's absolute timer as a manager set
+// it on the admin page; it is kept in the shared store so that every gateway
+// node applies it.
+type OrgAbsoluteTimeout struct {
+	// Enabled turns the absolute timer on; off, sessions end only when idle
+	// (or on sign-out).
+	Enabled bool `json:"enabled"`
+	// Absolute is the chosen absolute timeout, one of absolute_timeout_choices.
+	Absolute config.Duration `json:"absolute"`
+	// ChangedBy and ChangedAt say who set it and when.
+	ChangedBy string    `json:"changed_by,omitempty"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// orgTimeoutRefreshEvery is how often a node re-reads the organization's
+// absolute timeout from the shared store: a change reaches every node within this time, and
+// no request waits for the store because of it.
+const orgTimeoutRefreshEvery = 2 * time.Second
+
+// limitsInForce is the limit table in force and the manager's choice it was
+// built from, swapped atomically on change.
+type limitsInForce struct {
+	limits session.LimitTable
+	org    *OrgAbsoluteTimeout // nil: the Caddyfile's absolute_timeout
+}
+
+// orgSettingName is the shared-store setting that holds the
+// OrgAbsoluteTimeout of this site's client (its name predates the type's).
+func (g *Gateway) orgSettingName() string { return "org-policy:" + g.cfg.ClientID }
+
+// buildLimits resolves the Caddyfile's timers and group policies with the
+// organization's absolute timer (absolute 0 = none).
+func buildLimits(cfg *config.Settings, org *OrgAbsoluteTimeout) session.LimitTable {
+	abs := cfg.AbsoluteTimeout.Std()
+	if org != nil {
+		abs = 0
+		if org.Enabled {
+			abs = org.Absolute.Std()
+		}
+	}
+	ls := session.LimitTable{Default: session.Limits{Idle: cfg.IdleTimeout.Std(), Absolute: abs}}
+	for name := range cfg.GroupPolicies {
+		idle, gabs := cfg.GroupLimits(name, abs)
+		if ls.Groups == nil {
+			ls.Groups = make(map[string]session.Limits, len(cfg.GroupPolicies))
+		}
+		ls.Groups[name] = session.Limits{Idle: idle, Absolute: gabs}
+	}
+	return ls
+}
+
+// limits returns the limit table in force.
+func (g *Gateway) limits() session.LimitTable { return g.inForce.Load().limits }
+
+// Limits returns the session limits in force: the configured policies with
+// the organisation's runtime absolute timer applied.
+func (g *Gateway) Limits() session.LimitTable { return g.limits() }
+
+// orgAbsoluteTimeout returns the manager's choice in force, nil when a manager
+// has not set one.
+func (g *Gateway) orgAbsoluteTimeout() *OrgAbsoluteTimeout { return g.inForce.Load().org }
+
+// applyOrgAbsoluteTimeout puts org (nil: the Caddyfile's absolute_timeout)
+// in force.
+// A stored choice that the Caddyfile no longer offers is ignored.
+func (g *Gateway) applyOrgAbsoluteTimeout(org *OrgAbsoluteTimeout) {
+	if org != nil && org.Enabled && !slices.Contains(g.cfg.AbsoluteTimeoutChoices, org.Absolute) {
+		g.log.Warn("ignoring the stored organization absolute timeout: not among absolute_timeout_choices",
+			zap.Stringer("absolute", org.Absolute))
+		org = nil
+	}
+	g.inForce.Store(&limitsInForce{limits: buildLimits(g.cfg, org), org: org})
+}
+
+// loadOrgAbsoluteTimeout reads the manager's choice from the shared store.
+func (g *Gateway) loadOrgAbsoluteTimeout(ctx context.Context) (*OrgAbsoluteTimeout, error) {
+	raw, err := g.store.Setting(ctx, g.orgSettingName())
+	if err != nil || raw == "" {
+		return nil, err
+	}
+	var org OrgAbsoluteTimeout
+	if err := json.Unmarshal([]byte(raw), &org); err != nil {
+		return nil, fmt.Errorf("organization absolute timeout: %w", err)
+	}
+	return &org, nil
+}
+
+// saveOrgAbsoluteTimeout stores a manager's choice and applies it on this node at once.
+func (g *Gateway) saveOrgAbsoluteTimeout(ctx context.Context, org OrgAbsoluteTimeout) error {
+	raw, err := json.Marshal(org)
+	if err != nil {
+		return err
+	}
+	if err := g.store.SetSetting(ctx, g.orgSettingName(), string(raw)); err != nil {
+		return err
+	}
+	g.applyOrgAbsoluteTimeout(&org)
+	return nil
+}
+
+// followOrgAbsoluteTimeout follows the manager's choice in the shared store
+// until ctx is done.
+func (g *Gateway) followOrgAbsoluteTimeout(ctx context.Context) {
+	t := time.NewTicker(orgTimeoutRefreshEvery)
+	defer t.Stop()
+	var last string
+	for {
+		loadCtx, cancel := context.WithTimeout(ctx, orgTimeoutRefreshEvery)
+		org, err := g.loadOrgAbsoluteTimeout(loadCtx)
+		cancel()
+		if err != nil {
+			g.log.Warn("cannot read the organization's absolute timeout; keeping the one in force", zap.Error(err))
+		} else if key := orgTimeoutKey(org); key != last {
+			last = key
+			g.applyOrgAbsoluteTimeout(org)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func orgTimeoutKey(org *OrgAbsoluteTimeout) string {
+	if org == nil {
+		return ""
+	}
+	return fmt.Sprintf("%t/%d/%s/%d", org.Enabled, org.Absolute, org.ChangedBy, org.ChangedAt.UnixNano())
+}
+
+// policyGroupsOf names the group policies that apply to a user's groups.
+func (g *Gateway) policyGroupsOf(groups []string) string {
+	return strings.Join(g.cfg.PolicyNames(groups), ",")
+}
