@@ -29,7 +29,7 @@ const activeCountEvery = 15 * time.Second
 // newMetrics registers the collectors in reg, or reuses those another
 // session_gate handler of the same config registered.
 // The active-sessions gauge counts under the limits limits returns.
-func newMetrics(reg *prometheus.Registry, store session.Store, limits func() session.LimitTable) *metrics {
+func newMetrics(reg *prometheus.Registry, store session.Sessions, limits func() session.LimitTable) *metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry() // not collected, but keeps the gateway simple
 	}
@@ -91,7 +91,7 @@ func (m *metrics) SessionCheck(d time.Duration, err error) {
 
 // activeCounter caches the store's session count for the gauge.
 type activeCounter struct {
-	store  session.Store
+	store  session.Sessions
 	limits func() session.LimitTable
 
 	mu   sync.Mutex

@@ -130,7 +130,7 @@ func (g *Gateway) adminRevoke(r *http.Request, me *session.Session, name string)
 	var matches []session.UserMatch
 	var kind session.NameKind
 	for _, kind = range session.NameKinds {
-		if matches, err = g.store.LookupUser(r.Context(), kind, name); err != nil {
+		if matches, err = g.directory.LookupUser(r.Context(), kind, name); err != nil {
 			return "", "", err
 		}
 		if len(matches) > 0 {
@@ -149,12 +149,12 @@ func (g *Gateway) adminRevoke(r *http.Request, me *session.Session, name string)
 			". Enter the subject of the one to sign out: " + strings.Join(subjects, ", ") + ".", nil
 	}
 	user := matches[0]
-	list, err := g.store.List(r.Context(), user.UserKey, g.limits())
+	list, err := g.sessions.List(r.Context(), user.UserKey, g.limits())
 	if err != nil {
 		return "", "", err
 	}
 	for _, s := range list {
-		if err := g.store.End(r.Context(), s.Ref(), session.ReasonAdmin); err != nil {
+		if err := g.sessions.End(r.Context(), s.Ref(), session.ReasonAdmin); err != nil {
 			return "", "", err
 		}
 		g.auditSignOut(r, session.ReasonAdmin, s.Subject, s.ID, me.Subject)

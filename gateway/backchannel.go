@@ -47,7 +47,7 @@ func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request
 		return
 	}
 	ttl := max(time.Until(claims.Expiry)+time.Minute, minReplayWindow)
-	first, err := g.store.Once(r.Context(), "logout-jti:"+g.cfg.Issuer+"|"+claims.JTI, ttl)
+	first, err := g.shared.Once(r.Context(), "logout-jti:"+g.cfg.Issuer+"|"+claims.JTI, ttl)
 	if err != nil {
 		g.backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the session store is unavailable")
 		return
@@ -75,7 +75,7 @@ func (g *Gateway) endForLogoutToken(r *http.Request, c auth.LogoutClaims) (int, 
 	}
 	var refs []session.Ref
 	if c.SessionID != "" {
-		found, err := g.store.SessionsForIdPSession(r.Context(), c.SessionID)
+		found, err := g.directory.SessionsForIdPSession(r.Context(), c.SessionID)
 		if err != nil {
 			return 0, err
 		}
@@ -85,7 +85,7 @@ func (g *Gateway) endForLogoutToken(r *http.Request, c auth.LogoutClaims) (int, 
 			}
 		}
 	} else {
-		list, err := g.store.List(r.Context(), userKey, g.limits())
+		list, err := g.sessions.List(r.Context(), userKey, g.limits())
 		if err != nil {
 			return 0, err
 		}
@@ -95,14 +95,14 @@ func (g *Gateway) endForLogoutToken(r *http.Request, c auth.LogoutClaims) (int, 
 	}
 	n := 0
 	for _, ref := range refs {
-		s, err := g.store.Get(r.Context(), ref)
+		s, err := g.sessions.Get(r.Context(), ref)
 		if err != nil {
 			return n, err
 		}
 		if s == nil {
 			continue // ended already
 		}
-		if err := g.store.End(r.Context(), ref, session.ReasonBackchannel); err != nil {
+		if err := g.sessions.End(r.Context(), ref, session.ReasonBackchannel); err != nil {
 			return n, err
 		}
 		g.auditSignOut(r, session.ReasonBackchannel, s.Subject, ref.ID, "provider")

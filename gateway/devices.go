@@ -116,7 +116,7 @@ func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) {
 			notice = strconv.Itoa(n) + " devices were signed out."
 		}
 	}
-	list, err := g.store.List(r.Context(), ref.UserKey, g.limits())
+	list, err := g.sessions.List(r.Context(), ref.UserKey, g.limits())
 	if err != nil {
 		g.storeUnavailable(w, r)
 		return
@@ -146,7 +146,7 @@ func (g *Gateway) endDevices(r *http.Request, ref session.Ref, me *session.Sessi
 	if action != "end" && action != "end_others" {
 		return 0, nil
 	}
-	list, err := g.store.List(r.Context(), ref.UserKey, g.limits())
+	list, err := g.sessions.List(r.Context(), ref.UserKey, g.limits())
 	if err != nil {
 		return 0, err
 	}
@@ -158,7 +158,7 @@ func (g *Gateway) endDevices(r *http.Request, ref session.Ref, me *session.Sessi
 		if action == "end" && subtle.ConstantTimeCompare([]byte(session.LogID(s.ID)), []byte(handle)) != 1 {
 			continue
 		}
-		if err := g.store.End(r.Context(), s.Ref(), session.ReasonRevoked); err != nil {
+		if err := g.sessions.End(r.Context(), s.Ref(), session.ReasonRevoked); err != nil {
 			return n, err
 		}
 		g.auditSignOut(r, session.ReasonRevoked, me.Subject, s.ID, me.Subject)

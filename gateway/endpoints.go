@@ -130,7 +130,7 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if old, ok := g.readSessionCookie(r); ok {
 		res, err := g.check(r, old, false)
 		if err == nil && res.Valid {
-			err = g.store.End(r.Context(), old, session.ReasonLogout)
+			err = g.sessions.End(r.Context(), old, session.ReasonLogout)
 			if err == nil {
 				g.auditSignOut(r, session.ReasonLogout, res.Session.Subject, old.ID, "new sign-in")
 			}
@@ -143,7 +143,7 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 	s := g.newSession(r, id)
 	s.IdentityInStore = !g.identityFitsCookie(s)
 	limits := g.limits()
-	ended, err := g.store.Create(r.Context(), s, limits, session.CreateOptions{MaxSessions: g.cfg.MaxSessions})
+	ended, err := g.sessions.Create(r.Context(), s, limits, session.CreateOptions{MaxSessions: g.cfg.MaxSessions})
 	if err != nil {
 		g.log.Error("session store unavailable at sign-in", zap.Error(err))
 		g.storeUnavailable(w, r)
@@ -158,7 +158,7 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) {
 		// an unverified email is whatever the user typed at the provider
 		names = append(names, session.UserName{Kind: session.NameEmail, Value: s.Email})
 	}
-	if err := g.store.RememberUser(r.Context(), s.UserKey, s.Subject, names); err != nil {
+	if err := g.directory.RememberUser(r.Context(), s.UserKey, s.Subject, names); err != nil {
 		g.log.Warn("cannot record the user's names for the admin page", zap.Error(err))
 	}
 	if err := g.writeSessionCookie(w, r, s, limits.For(s.PolicyGroups)); err != nil {
@@ -331,7 +331,7 @@ func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
 				g.forbidden(w, r)
 				return
 			}
-			if err := g.store.End(r.Context(), ref, session.ReasonLogout); err != nil {
+			if err := g.sessions.End(r.Context(), ref, session.ReasonLogout); err != nil {
 				g.storeUnavailable(w, r)
 				return
 			}

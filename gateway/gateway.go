@@ -41,13 +41,17 @@ type Options struct {
 
 // Gateway serves one site's session gate.
 type Gateway struct {
-	cfg    *config.Settings
-	store  session.Store
-	rp     *auth.RelyingParty
-	sealer *auth.Sealer
-	refs   *refCache
-	log    *zap.Logger
-	audit  *zap.Logger
+	cfg *config.Settings
+	// sessions is the store's sessions, wrapped so that ending one on this
+	// node cuts off its long-lived responses (see endingStore)
+	sessions  session.Sessions
+	directory session.Directory
+	shared    session.SharedState
+	rp        *auth.RelyingParty
+	sealer    *auth.Sealer
+	refs      *refCache
+	log       *zap.Logger
+	audit     *zap.Logger
 	// inForce holds the limit table in force (see org_timeout.go)
 	inForce         atomic.Pointer[limitsInForce]
 	metrics         Metrics
@@ -85,7 +89,7 @@ func New(o Options) (*Gateway, error) {
 		o.Metrics = nopMetrics{}
 	}
 	g := &Gateway{
-		cfg: o.Settings, store: o.Store, rp: o.RP, sealer: o.Sealer, refs: newRefCache(), log: o.Logger, audit: o.Audit,
+		cfg: o.Settings, directory: o.Store, shared: o.Store, rp: o.RP, sealer: o.Sealer, refs: newRefCache(), log: o.Logger, audit: o.Audit,
 		metrics: o.Metrics,
 		now:     o.Now,
 		banner:  inject.NewBanner(),
@@ -100,7 +104,7 @@ func New(o Options) (*Gateway, error) {
 	g.inject = in
 	g.background = background.New()
 	g.streams = newStreamWatcher(g.recheckStream, o.Logger, g.background)
-	g.store = endingStore{Store: o.Store, streams: g.streams}
+	g.sessions = endingStore{Sessions: o.Store, streams: g.streams}
 	for name := range o.Settings.IdentityHeaders {
 		g.identityHeaders = append(g.identityHeaders, name)
 	}

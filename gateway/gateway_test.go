@@ -210,7 +210,7 @@ func TestStoreDownFailsClosed(t *testing.T) {
 	mem := session.NewMemoryStore(session.Options{Clock: clock.Now}, 0)
 	f := newFixture(t, mem, clock)
 	c := f.signIn(t)
-	f.g.store = failingStore{mem}
+	f.g.sessions = failingStore{mem}
 	w := f.serve(request("GET", "/chart", c, click))
 	if w.Code != 503 || !strings.Contains(w.Body.String(), "Sign-in service unavailable") || f.hits != 0 {
 		t.Fatalf("store down: %d hits=%d", w.Code, f.hits)

@@ -90,7 +90,7 @@ func (g *Gateway) applyOrgAbsoluteTimeout(org *OrgAbsoluteTimeout) {
 
 // loadOrgAbsoluteTimeout reads the manager's choice from the shared store.
 func (g *Gateway) loadOrgAbsoluteTimeout(ctx context.Context) (*OrgAbsoluteTimeout, error) {
-	raw, err := g.store.Setting(ctx, g.orgSettingName())
+	raw, err := g.shared.Setting(ctx, g.orgSettingName())
 	if err != nil || raw == "" {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (g *Gateway) saveOrgAbsoluteTimeout(ctx context.Context, org OrgAbsoluteTim
 	if err != nil {
 		return err
 	}
-	if err := g.store.SetSetting(ctx, g.orgSettingName(), string(raw)); err != nil {
+	if err := g.shared.SetSetting(ctx, g.orgSettingName(), string(raw)); err != nil {
 		return err
 	}
 	g.applyOrgAbsoluteTimeout(&org)

@@ -240,23 +240,23 @@ func (s *stream) auditRequest() *http.Request {
 // cuts off its watched responses at once (logout, remote sign-out, a
 // manager's revocation, back-channel logout, sessions replaced at sign-in).
 type endingStore struct {
-	session.Store
+	session.Sessions
 	streams *streamWatcher
 }
 
-// End implements session.Store.
+// End implements session.Sessions.
 func (s endingStore) End(ctx context.Context, ref session.Ref, reason session.Reason) error {
-	err := s.Store.End(ctx, ref, reason)
+	err := s.Sessions.End(ctx, ref, reason)
 	if err == nil {
 		s.streams.end(ref.UserKey, ref.ID, ErrSessionEnded)
 	}
 	return err
 }
 
-// Create implements session.Store.
+// Create implements session.Sessions.
 func (s endingStore) Create(ctx context.Context, sess *session.Session, limits session.LimitTable,
 	opts session.CreateOptions) ([]string, error) {
-	ended, err := s.Store.Create(ctx, sess, limits, opts)
+	ended, err := s.Sessions.Create(ctx, sess, limits, opts)
 	for _, id := range ended {
 		s.streams.end(sess.UserKey, id, ErrSessionEnded)
 	}

@@ -123,7 +123,7 @@ func TestLongResponseEndsAtOnceOnLocalSignOut(t *testing.T) {
 	c := f.signIn(t)
 	lr := serveLong(f, request("GET", "/download", c, poll))
 	time.Sleep(50 * time.Millisecond) // long-lived by now
-	if err := f.g.store.End(context.Background(), sessionRef(f, c), session.ReasonLogout); err != nil {
+	if err := f.g.sessions.End(context.Background(), sessionRef(f, c), session.ReasonLogout); err != nil {
 		t.Fatal(err)
 	}
 	lr.expect(t, time.Second, ErrSessionEnded, "after sign-out on this node")
@@ -187,7 +187,7 @@ func TestWatcherStopsWhenNothingIsLeft(t *testing.T) {
 	f := newFixture(t, nil, testclock.New())
 	defer f.g.Close()
 	lr, c := watchedEvents(t, f)
-	if err := f.g.store.End(context.Background(), sessionRef(f, c), session.ReasonLogout); err != nil {
+	if err := f.g.sessions.End(context.Background(), sessionRef(f, c), session.ReasonLogout); err != nil {
 		t.Fatal(err)
 	}
 	lr.expect(t, time.Second, ErrSessionEnded, "after sign-out")

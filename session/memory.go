@@ -64,7 +64,7 @@ func NewMemoryStore(opts Options, sweepEvery time.Duration) *MemoryStore {
 	return m
 }
 
-// Create implements Store.
+// Create implements Sessions.
 func (m *MemoryStore) Create(_ context.Context, s *Session, limits LimitTable, opts CreateOptions) ([]string, error) {
 	now := m.clock()
 	m.mu.Lock()
@@ -93,7 +93,7 @@ func (m *MemoryStore) Create(_ context.Context, s *Session, limits LimitTable, o
 	return ended, nil
 }
 
-// Check implements Store.
+// Check implements Sessions.
 func (m *MemoryStore) Check(_ context.Context, ref Ref, limits LimitTable, activity bool) (CheckResult, error) {
 	now := m.clock()
 	m.mu.Lock()
@@ -132,7 +132,7 @@ func (m *MemoryStore) Check(_ context.Context, ref Ref, limits LimitTable, activ
 	return res, nil
 }
 
-// Get implements Store.
+// Get implements Sessions.
 func (m *MemoryStore) Get(_ context.Context, ref Ref) (*Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -145,7 +145,7 @@ func (m *MemoryStore) Get(_ context.Context, ref Ref) (*Session, error) {
 	return &cp, nil
 }
 
-// End implements Store.
+// End implements Sessions.
 func (m *MemoryStore) End(_ context.Context, ref Ref, reason Reason) error {
 	now := m.clock()
 	m.mu.Lock()
@@ -158,7 +158,7 @@ func (m *MemoryStore) End(_ context.Context, ref Ref, reason Reason) error {
 	return nil
 }
 
-// List implements Store.
+// List implements Sessions.
 func (m *MemoryStore) List(_ context.Context, userKey string, limits LimitTable) ([]*Session, error) {
 	now := m.clock()
 	m.mu.Lock()
@@ -271,4 +271,18 @@ func compareStrings(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// CountSessions implements Sessions.
+func (m *MemoryStore) CountSessions(_ context.Context, limits LimitTable) (int, error) {
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, e := range m.sessions {
+		if valid, _ := Evaluate(e.s.CreatedAt, e.s.LastActivity, limits.For(e.s.PolicyGroups), now); valid {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -2,10 +2,9 @@ package session
 
 import (
 	"context"
-	"time"
 )
 
-// RememberUser implements Store.
+// RememberUser implements Directory.
 func (m *MemoryStore) RememberUser(_ context.Context, userKey, subject string, names []UserName) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -22,7 +21,7 @@ func (m *MemoryStore) RememberUser(_ context.Context, userKey, subject string, n
 	return nil
 }
 
-// LookupUser implements Store.
+// LookupUser implements Directory.
 func (m *MemoryStore) LookupUser(_ context.Context, kind NameKind, name string) ([]UserMatch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -38,7 +37,7 @@ func (m *MemoryStore) LookupUser(_ context.Context, kind NameKind, name string) 
 	return out, nil
 }
 
-// SessionsForIdPSession implements Store.
+// SessionsForIdPSession implements Directory.
 func (m *MemoryStore) SessionsForIdPSession(_ context.Context, sid string) ([]Ref, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -49,45 +48,4 @@ func (m *MemoryStore) SessionsForIdPSession(_ context.Context, sid string) ([]Re
 		}
 	}
 	return out, nil
-}
-
-// Once implements Store.
-func (m *MemoryStore) Once(_ context.Context, key string, ttl time.Duration) (bool, error) {
-	now := m.clock()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if exp, ok := m.onceKeys[key]; ok && now.Before(exp) {
-		return false, nil
-	}
-	m.onceKeys[key] = now.Add(ttl)
-	return true, nil
-}
-
-// Setting implements Store.
-func (m *MemoryStore) Setting(_ context.Context, name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.settings[name], nil
-}
-
-// SetSetting implements Store.
-func (m *MemoryStore) SetSetting(_ context.Context, name, value string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.settings[name] = value
-	return nil
-}
-
-// CountSessions implements Store.
-func (m *MemoryStore) CountSessions(_ context.Context, limits LimitTable) (int, error) {
-	now := m.clock()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for _, e := range m.sessions {
-		if valid, _ := Evaluate(e.s.CreatedAt, e.s.LastActivity, limits.For(e.s.PolicyGroups), now); valid {
-			n++
-		}
-	}
-	return n, nil
 }

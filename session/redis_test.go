@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -199,7 +200,7 @@ func TestRedisStoreDownIsUnavailable(t *testing.T) {
 	defer client.Close()
 	st := NewRedisStore(client, Options{})
 	_, err := st.Check(context.Background(), Ref{ID: NewID(), UserKey: UserKey("i", "s")}, LimitTable{Default: Limits{Idle: time.Minute}}, false)
-	if !IsUnavailable(err) {
+	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("want ErrUnavailable, got %v", err)
 	}
 }
@@ -242,7 +243,7 @@ func TestRedisClientFailsFast(t *testing.T) {
 	st := NewRedisStore(c, Options{})
 	start := time.Now()
 	_, err = st.Check(context.Background(), Ref{ID: "x", UserKey: UserKey("iss", "u")}, LimitTable{Default: Limits{Idle: time.Minute}}, false)
-	if !IsUnavailable(err) {
+	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("want unavailable, got %v", err)
 	}
 	if d := time.Since(start); d > 800*time.Millisecond {

@@ -3,8 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -40,9 +38,10 @@ type CreateOptions struct {
 	MaxSessions int
 }
 
-// Store keeps sessions. Every method takes a context and returns an error
-// wrapping ErrUnavailable when the backing service fails.
-type Store interface {
+// Sessions keeps the sessions themselves: the check on every request, and
+// what starts, ends and lists them. Every method takes a context and returns
+// an error wrapping ErrUnavailable when the backing service fails.
+type Sessions interface {
 	// Create stores s as a new session, setting CreatedAt and LastActivity to
 	// the store's clock, and returns the IDs of sessions it ended to respect
 	// MaxSessions.
@@ -62,7 +61,16 @@ type Store interface {
 	// List returns the live sessions of a user, oldest first (display
 	// claims may be absent, as for Get).
 	List(ctx context.Context, userKey string, limits LimitTable) ([]*Session, error)
+	// CountSessions counts the sessions of all users within their deadlines
+	// under limits (for the active sessions gauge; it may scan the store, so
+	// call it sparingly).
+	CountSessions(ctx context.Context, limits LimitTable) (int, error)
+}
 
+// Directory finds users and sessions by the names others know them by: an
+// administrator revoking a user by name, a provider's back-channel logout
+// naming its own session ID. Errors wrap ErrUnavailable as for Sessions.
+type Directory interface {
 	// RememberUser records names under which an administrator can find the
 	// user, for revoking all of a user's sessions by name: each name with its
 	// kind (subject, sign-in name, verified email), compared without regard
@@ -75,17 +83,28 @@ type Store interface {
 	// provider's session ID sid (Session.IdPSessionID), for back-channel
 	// logout by sid. Sessions that ended since may be included.
 	SessionsForIdPSession(ctx context.Context, sid string) ([]Ref, error)
-	// Once records key for ttl and reports whether it was not recorded
-	// already (replay protection for logout tokens).
-	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	// Setting returns a runtime setting shared by every gateway node
-	// ("" when unset); SetSetting stores one.
+}
+
+// SharedState is the small state every gateway node shares besides
+// sessions: runtime settings (the manager's absolute timeout) and replay
+// markers (logout tokens seen). Errors wrap ErrUnavailable as for Sessions.
+type SharedState interface {
+	// Setting returns a runtime setting shared by every gateway node ("" when
+	// unset).
 	Setting(ctx context.Context, name string) (string, error)
 	// SetSetting stores a runtime setting shared by every gateway node.
 	SetSetting(ctx context.Context, name, value string) error
-	// CountSessions counts the sessions of all users within their deadlines under limits (for the active
-	// sessions gauge; it may scan the store, so call it sparingly).
-	CountSessions(ctx context.Context, limits LimitTable) (int, error)
+	// Once records key for ttl and reports whether it was not recorded
+	// already (replay protection for logout tokens).
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// Store is a whole session store, as the memory and Redis stores implement
+// it: the three roles above and Close.
+type Store interface {
+	Sessions
+	Directory
+	SharedState
 	// Close releases the store's resources.
 	Close() error
 }
@@ -105,63 +124,14 @@ type Options struct {
 	TombstoneTTL time.Duration
 }
 
-// directoryTTL is how long a user's names and a provider session's index
-// are remembered after the last sign-in that recorded them.
-const directoryTTL = 30 * 24 * time.Hour
-
-// normalizeName is how names are compared in the user directory.
-func normalizeName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
-
-// directoryName is a name's key in the user directory: its kind and its
-// normalized value; "" for an empty name or an unknown kind.
-func directoryName(kind NameKind, name string) string {
-	n := normalizeName(name)
-	if n == "" || !slices.Contains(NameKinds, kind) {
-		return ""
-	}
-	return string(kind) + "\x00" + n
-}
-
-// sortMatches orders lookup results by subject, then user key.
-func sortMatches(ms []UserMatch) {
-	slices.SortFunc(ms, func(a, b UserMatch) int {
-		if c := strings.Compare(a.Subject, b.Subject); c != 0 {
-			return c
-		}
-		return strings.Compare(a.UserKey, b.UserKey)
-	})
-}
-
 func (o *Options) setDefaults() {
 	if o.TombstoneTTL <= 0 {
 		o.TombstoneTTL = 24 * time.Hour
 	}
 }
 
-// NameKind is what a remembered name is to its user.
-type NameKind string
-
-// The kinds of names, in the order an administrator's lookup tries them.
-const (
-	// NameSubject is the provider's subject (sub): unique per provider.
-	NameSubject NameKind = "sub"
-	// NameUsername is the sign-in name (preferred_username): not unique.
-	NameUsername NameKind = "username"
-	// NameEmail is an email address the provider has verified.
-	NameEmail NameKind = "email"
+// Both stores implement every role.
+var (
+	_ Store = (*MemoryStore)(nil)
+	_ Store = (*RedisStore)(nil)
 )
-
-// NameKinds lists the kinds in lookup order.
-var NameKinds = []NameKind{NameSubject, NameUsername, NameEmail}
-
-// UserName is one name of a user.
-type UserName struct {
-	Kind  NameKind
-	Value string
-}
-
-// UserMatch is a user found under a name.
-type UserMatch struct {
-	UserKey string
-	Subject string
-}

@@ -1,0 +1,42 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func onceKey(key string) string { return "sg:once:" + digest(key) }
+
+func settingKey(name string) string { return "sg:setting:" + name }
+
+// Once implements SharedState.
+func (r *RedisStore) Once(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := r.client.SetNX(ctx, onceKey(key), "1", ttl).Result()
+	if err != nil {
+		return false, unavailable("remember token", err)
+	}
+	return ok, nil
+}
+
+// Setting implements SharedState.
+func (r *RedisStore) Setting(ctx context.Context, name string) (string, error) {
+	v, err := r.client.Get(ctx, settingKey(name)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", unavailable("read setting", err)
+	}
+	return v, nil
+}
+
+// SetSetting implements SharedState.
+func (r *RedisStore) SetSetting(ctx context.Context, name, value string) error {
+	if err := r.client.Set(ctx, settingKey(name), value, 0).Err(); err != nil {
+		return unavailable("save setting", err)
+	}
+	return nil
+}
