@@ -3,16 +3,14 @@ package config
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Duration is a time.Duration that is written in JSON either as a Go duration
-// string ("15m", "9h", "1h30m") or as an integer number of nanoseconds, the
-// same two forms Caddy's own JSON config accepts. A "d" suffix (days) is also
-// understood, so "7d" means 168 hours.
+// Duration is a time.Duration that is written in JSON either as a duration
+// string ("15m", "9h", "1h30m", "7d", "1d12h") or as an integer number of
+// nanoseconds: the forms caddy.Duration accepts, read by ParseDuration.
 type Duration time.Duration
 
 // Std returns d as a time.Duration.
@@ -48,29 +46,56 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ParseDuration parses a Go duration string and additionally accepts a whole
-// number of days with a "d" suffix ("7d"). Negative durations are rejected.
+// maxDurationText bounds the text ParseDuration reads (Caddy's bound too).
+const maxDurationText = 1024
+
+// ParseDuration reads a duration the way Caddy's own durations read
+// (caddy.ParseDuration): a Go duration ("90s", "15m", "1h30m") in which a
+// number may also carry a "d" unit of 24 hours, whole or fractional and
+// combined with other units ("7d", "1.5d", "1d12h"). Unlike Caddy's,
+// negative durations are refused: no sessiongate option can use one.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	var v time.Duration
-	if days, ok := strings.CutSuffix(s, "d"); ok && days != "" && !strings.ContainsAny(days, "hmsuµn") {
-		n, err := strconv.Atoi(days)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q: %w", s, err)
-		}
-		if n > int(math.MaxInt64/int64(24*time.Hour)) || n < -int(math.MaxInt64/int64(24*time.Hour)) {
-			return 0, fmt.Errorf("invalid duration %q: too long", s)
-		}
-		v = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		v, err = time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q (examples: 90s, 15m, 9h, 7d): %w", s, err)
-		}
+	if len(s) > maxDurationText {
+		return 0, fmt.Errorf("invalid duration: longer than %d bytes", maxDurationText)
+	}
+	goForm, err := daysToHours(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q: %w", s, err)
+	}
+	v, err := time.ParseDuration(goForm)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (examples: 90s, 15m, 9h, 7d, 1d12h): %w", s, err)
 	}
 	if v < 0 {
 		return 0, fmt.Errorf("invalid duration %q: must not be negative", s)
 	}
 	return v, nil
 }
+
+// daysToHours rewrites each number with a "d" unit as the same number of
+// hours, so that time.ParseDuration can read the rest.
+func daysToHours(s string) (string, error) {
+	var b strings.Builder
+	run := 0 // where the current run of number characters began
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'd':
+			days, err := strconv.ParseFloat(s[run:i], 64)
+			if err != nil {
+				return "", fmt.Errorf("%q is not a number of days", s[run:i])
+			}
+			b.WriteString(strconv.FormatFloat(days*24, 'f', -1, 64))
+			b.WriteByte('h')
+			run = i + 1
+		case !isNumberChar(c):
+			b.WriteString(s[run : i+1])
+			run = i + 1
+		}
+	}
+	b.WriteString(s[run:])
+	return b.String(), nil
+}
+
+// isNumberChar reports a character that may belong to a duration's number.
+func isNumberChar(c byte) bool { return c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' }

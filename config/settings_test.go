@@ -325,7 +325,7 @@ func TestDurationUnmarshalJSON(t *testing.T) {
 
 func TestDurationUnmarshalJSONErrors(t *testing.T) {
 	for _, in := range []string{
-		`"15 minutes"`, `"fifteen"`, `"-5m"`, `"-7d"`, `"1.5d"`, `"d"`, `"7 d"`, `"1h2d"`,
+		`"15 minutes"`, `"fifteen"`, `"-5m"`, `"-7d"`, `"-1.5d"`, `"d"`, `"7 d"`, `"1x2d"`,
 		`""`, `1.5`, `true`, `null`, `"15m`, `{}`,
 	} {
 		var d Duration
@@ -413,6 +413,9 @@ func TestParseDuration(t *testing.T) {
 	good := map[string]time.Duration{
 		"15m": 15 * time.Minute, "7d": 168 * time.Hour, "30d": 720 * time.Hour,
 		"1h30m": 90 * time.Minute, "0": 0, "0d": 0,
+		// Caddy's forms (caddy.ParseDuration): fractional days, days with other units
+		"1.5d": 36 * time.Hour, "1d12h": 36 * time.Hour, "1h2d": 49 * time.Hour, "0.5d30m": 12*time.Hour + 30*time.Minute,
+		"+1d": 24 * time.Hour,
 	}
 	for in, want := range good {
 		got, err := ParseDuration(in)
@@ -420,7 +423,7 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("ParseDuration(%q) = %s, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"15 minutes", "-1m", "-1d", "1.5d", "d", "", "7days"} {
+	for _, in := range []string{"15 minutes", "-1m", "-1d", "-1.5d", "1.5.5d", "d", "", "7days", strings.Repeat("1", 1025) + "s"} {
 		if got, err := ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) = %s, want an error", in, got)
 		}
