@@ -5,26 +5,18 @@ import (
 	"strings"
 
 	"github.com/sessiongate/sessiongate/config"
+	"github.com/sessiongate/sessiongate/inject"
 )
 
-// isNavigation reports whether r loads a page (as opposed to a script's
-// fetch/XHR or a subresource).
-func isNavigation(r *http.Request) bool {
-	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
-		return mode == "navigate"
-	}
-	return r.Method == http.MethodGet && acceptsHTML(r) && r.Header.Get("X-Requested-With") == ""
-}
+// isNavigation reports whether r loads a page, frame or iframe (as opposed
+// to a script's fetch/XHR or a subresource): inject.IsNavigation, the one
+// test that the banner injection uses too.
+func isNavigation(r *http.Request) bool { return inject.IsNavigation(r) }
 
 // isFrameNavigation reports a navigation inside a frame or iframe.
 func isFrameNavigation(r *http.Request) bool {
 	d := r.Header.Get("Sec-Fetch-Dest")
 	return isNavigation(r) && (d == "frame" || d == "iframe")
-}
-
-func acceptsHTML(r *http.Request) bool {
-	a := r.Header.Get("Accept")
-	return strings.Contains(a, "text/html") || strings.Contains(a, "application/xhtml+xml")
 }
 
 // isActivity applies the activity rules: only what a person did resets the

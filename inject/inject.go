@@ -130,34 +130,15 @@ func (in *Injector) tag(xml bool, nonce string) []byte {
 }
 
 // PrepareRequest is called on the request before it is proxied: for
-// navigations it sets Accept-Encoding: identity (so the upstream does not
-// compress) and returns whether the response is a candidate for injection.
-//
-// A request is a navigation when it has Sec-Fetch-Mode: navigate, or, when
-// it has no Sec-Fetch-Mode, when it is a GET whose Accept contains text/html
-// and that has no X-Requested-With. HEAD requests never are.
+// navigations (IsNavigation; never HEAD, which has no body) it sets
+// Accept-Encoding: identity (so the upstream does not compress) and returns
+// whether the response is a candidate for injection.
 func (in *Injector) PrepareRequest(r *http.Request) (candidate bool) {
-	if r.Method == http.MethodHead {
-		return false
-	}
-	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
-		candidate = strings.EqualFold(strings.TrimSpace(mode), "navigate")
-	} else {
-		candidate = r.Method == http.MethodGet && acceptsHTML(r.Header) && r.Header.Get("X-Requested-With") == ""
-	}
+	candidate = r.Method != http.MethodHead && IsNavigation(r)
 	if candidate {
 		r.Header.Set("Accept-Encoding", "identity")
 	}
 	return candidate
-}
-
-func acceptsHTML(h http.Header) bool {
-	for _, v := range h.Values("Accept") {
-		if strings.Contains(strings.ToLower(v), "text/html") {
-			return true
-		}
-	}
-	return false
 }
 
 // Wrap returns a ResponseWriter for a candidate request; the caller must
