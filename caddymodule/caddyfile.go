@@ -51,6 +51,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		absolute_timeout_choices <duration...>
 //		provider_logout on | off
 //		account_menu   [on | off]
+//		error_pages    gateway | caddy
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -62,7 +63,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		opt := d.Val()
 		lines[opt] = fmt.Sprintf("%s:%d", d.File(), d.Line())
 		switch opt {
-		case "issuer", "client_id", "client_secret", "activity", "path_prefix", "groups_claim", "admin_group":
+		case "issuer", "client_id", "client_secret", "activity", "path_prefix", "groups_claim", "admin_group", "error_pages":
 			v, err := singleArg(d)
 			if err != nil {
 				return err
@@ -82,6 +83,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.GroupsClaim = v
 			case "admin_group":
 				h.AdminGroup = v
+			case "error_pages":
+				h.ErrorPages = v
 			}
 		case "max_sessions":
 			v, err := singleArg(d)

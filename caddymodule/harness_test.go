@@ -142,6 +142,8 @@ type site struct {
 	extra string // extra session_gate options
 	store string // "" = redis
 	raw   string // instead of session_gate + reverse_proxy, this site body
+	// siteExtra is added to the site block after reverse_proxy (handle_errors)
+	siteExtra string
 }
 
 // startStack loads a Caddyfile with one site per entry and returns the stack.
@@ -220,8 +222,9 @@ func (st *stack) caddyfile(sites ...site) string {
 		%s
 	}
 	reverse_proxy %s
+	%s
 }
-`, base, st.idp.Issuer(), testClientID, testClientSecret, testCookieSecret, store, s.extra, st.app.srv.URL)
+`, base, st.idp.Issuer(), testClientID, testClientSecret, testCookieSecret, store, s.extra, st.app.srv.URL, s.siteExtra)
 	}
 	return b.String()
 }

@@ -5,6 +5,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -160,9 +161,15 @@ func (h *Handler) Cleanup() error {
 	return nil
 }
 
-// ServeHTTP gates the request.
+// ServeHTTP gates the request. A request the gateway refuses with
+// error_pages caddy comes back as a caddyhttp.Error, which the site's
+// handle_errors routes answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return h.gw.ServeHTTP(w, r, next.ServeHTTP)
+	err := h.gw.ServeHTTP(w, r, next.ServeHTTP)
+	if refusal, ok := errors.AsType[*gateway.Error](err); ok {
+		return caddyhttp.Error(refusal.Status, refusal)
+	}
+	return err
 }
 
 // Interface guards

@@ -26,6 +26,7 @@ var badOptions = []struct {
 	{"idle_timeout", "idle_timeout 10h", map[string]any{"idle_timeout": "10h"}},
 	{"absolute_warn_before", "absolute_warn_before 10h", map[string]any{"absolute_warn_before": "10h"}},
 	{"activity", "activity sometimes", map[string]any{"activity": "sometimes"}},
+	{"error_pages", "error_pages nginx", map[string]any{"error_pages": "nginx"}},
 	{"max_sessions", "max_sessions -1", map[string]any{"max_sessions": -1}},
 	{"store", "store redis ftp://127.0.0.1:6379", map[string]any{"store": map[string]string{"kind": "redis", "url": "ftp://127.0.0.1:6379"}}},
 	{"path_prefix", "path_prefix gate", map[string]any{"path_prefix": "gate"}},

@@ -21,6 +21,14 @@ const (
 	ActivityAllRequests = "all_requests"
 )
 
+// ErrorPages values: who answers a refused page load.
+const (
+	// ErrorPagesGateway: the gateway's own pages (the default).
+	ErrorPagesGateway = "gateway"
+	// ErrorPagesCaddy: the server's error handling (Caddy's handle_errors).
+	ErrorPagesCaddy = "caddy"
+)
+
 // Store kinds.
 const (
 	// StoreMemory keeps sessions in this process; for a single gateway node.
@@ -159,6 +167,18 @@ type Settings struct {
 	// corner of every page, with the user's name, My devices, Switch user and
 	// Log out. Default false: the app's pages stay untouched until a warning.
 	AccountMenu bool `json:"account_menu,omitempty"`
+
+	// ErrorPages says who answers a page load the gateway refuses: the
+	// session store unreachable (503), the identity provider unreachable
+	// (503), a failed sign-in (400), a failed CSRF check or a page the user
+	// may not open (403), an unknown gateway endpoint (404), a wrong method
+	// (405) or a malformed form (400). "gateway" (default): the gateway's own
+	// pages. "caddy": the request is handed to the site's error handling, so
+	// that a handle_errors block can restyle it ({err.status_code},
+	// {err.message}); without one Caddy answers with the bare status. A
+	// script's request (the banner, an app's background call) always gets
+	// the gateway's JSON.
+	ErrorPages string `json:"error_pages,omitempty"`
 }
 
 // GroupPolicy is the timers of one group policy; zero values inherit the site's.
@@ -212,6 +232,9 @@ func (s *Settings) SetDefaults() {
 	}
 	if s.GroupsClaim == "" {
 		s.GroupsClaim = DefaultGroupsClaim
+	}
+	if s.ErrorPages == "" {
+		s.ErrorPages = ErrorPagesGateway
 	}
 	if s.AdminGroup != "" && !containsDuration(s.AbsoluteTimeoutChoices, s.AbsoluteTimeout) {
 		s.AbsoluteTimeoutChoices = append([]Duration{s.AbsoluteTimeout}, s.AbsoluteTimeoutChoices...)
@@ -280,6 +303,9 @@ func (s *Settings) Validate() error {
 		if claim == "" {
 			return optionErrorf("identity_headers", "header %s has no claim name", name)
 		}
+	}
+	if s.ErrorPages != ErrorPagesGateway && s.ErrorPages != ErrorPagesCaddy {
+		return optionErrorf("error_pages", "%q is not one of gateway, caddy", s.ErrorPages)
 	}
 	if err := s.Banner.validate(); err != nil {
 		return err

@@ -32,34 +32,16 @@ type adminChoice struct {
 const maxAdminNameLength = 256
 
 // handleAdmin serves {prefix}/admin to members of admin_group only.
-func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) error {
 	if g.cfg.AdminGroup == "" {
-		http.NotFound(w, r)
-		return
+		return g.notFound(w, r)
 	}
-	if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
-		return
-	}
-	ref, res, ok := g.authenticatedPage(w, r)
+	_, me, ok, err := g.pageSession(w, r, func(me *session.Session) bool { return g.cfg.IsAdmin(me.Groups) })
 	if !ok {
-		return
-	}
-	me := res.Session
-	if !g.cfg.IsAdmin(me.Groups) {
-		g.log.Warn("admin page refused", zap.String("user", me.Subject), zap.String("ip", clientIP(r)))
-		g.pages.render(w, http.StatusForbidden, "error", errorPage{
-			Title:   "Not allowed",
-			Message: "Only practice managers can change the session time limit.",
-			Retry:   "/",
-		})
-		return
+		return err
 	}
 	p := adminPage{Name: me.Name, CSRF: g.csrfToken(me), Action: g.endpoint("admin"), DevicesURL: g.endpoint("sessions")}
 	if r.Method == http.MethodPost {
-		if !g.acceptPost(w, r, ref, me) {
-			return
-		}
-		var err error
 		switch r.PostFormValue("action") {
 		case "policy":
 			p.Notice, p.Error, err = g.adminSetAbsoluteTimeout(r, me, r.PostFormValue("absolute"))
@@ -70,8 +52,7 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			g.log.Error("admin action failed", zap.Error(err))
-			g.storeUnavailable(w, r)
-			return
+			return g.storeUnavailable(w, r)
 		}
 	}
 	org := g.orgAbsoluteTimeout()
@@ -89,6 +70,7 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 			Selected: p.Enabled && c.Std() == current})
 	}
 	g.pages.render(w, http.StatusOK, "admin", p)
+	return nil
 }
 
 // adminSetAbsoluteTimeout turns the organization's absolute timer off or sets it to

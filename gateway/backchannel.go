@@ -20,50 +20,51 @@ const minReplayWindow = 5 * time.Minute
 // handleBackchannelLogout implements OpenID Connect Back-Channel Logout 1.0:
 // the provider POSTs a signed logout token; the sessions it names (by sid,
 // by sub, or both) end with reason "backchannel". A token is accepted once.
-func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodPost) {
-		return
+func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) error {
+	if ok, err := g.allowMethods(w, r, http.MethodPost); !ok {
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	r.Body = http.MaxBytesReader(w, r.Body, maxLogoutRequestBytes)
 	if err := r.ParseForm(); err != nil {
 		g.backchannelError(w, http.StatusBadRequest, "invalid_request", "the request body is not a form")
-		return
+		return nil
 	}
 	raw := r.PostForm.Get("logout_token")
 	if raw == "" {
 		g.backchannelError(w, http.StatusBadRequest, "invalid_request", "logout_token is missing")
-		return
+		return nil
 	}
 	claims, err := g.rp.VerifyLogoutToken(r.Context(), raw)
 	switch {
 	case errors.Is(err, auth.ErrProviderUnavailable):
 		g.log.Error("back-channel logout: provider keys unavailable", zap.Error(err))
 		g.backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the provider's keys cannot be fetched")
-		return
+		return nil
 	case err != nil:
 		g.log.Warn("back-channel logout: token rejected", zap.Error(err), zap.String("ip", clientIP(r)))
 		g.backchannelError(w, http.StatusBadRequest, "invalid_request", "the logout token is not valid")
-		return
+		return nil
 	}
 	ttl := max(time.Until(claims.Expiry)+time.Minute, minReplayWindow)
 	first, err := g.shared.Once(r.Context(), "logout-jti:"+g.cfg.Issuer+"|"+claims.JTI, ttl)
 	if err != nil {
 		g.backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the session store is unavailable")
-		return
+		return nil
 	}
 	if !first {
 		g.log.Warn("back-channel logout: replayed token", zap.String("ip", clientIP(r)))
 		g.backchannelError(w, http.StatusBadRequest, "invalid_request", "the logout token was used already")
-		return
+		return nil
 	}
 	n, err := g.endForLogoutToken(r, claims)
 	if err != nil {
 		g.backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the session store is unavailable")
-		return
+		return nil
 	}
 	g.log.Info("back-channel logout", zap.Int("sessions", n))
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // endForLogoutToken ends the sessions a verified logout token names: those

@@ -24,85 +24,23 @@ type deviceRow struct {
 	ThisDevice           bool
 }
 
-// authenticatedPage checks the session of a request for one of the
-// gateway's own pages: it answers the request itself (sign-in, signed-out
-// page, 503) and returns false when there is no valid session.
-func (g *Gateway) authenticatedPage(w http.ResponseWriter, r *http.Request) (session.Ref, session.CheckResult, bool) {
-	ref, ok := g.readSessionCookie(r)
-	if !ok {
-		g.unauthenticated(w, r)
-		return ref, session.CheckResult{}, false
-	}
-	// a POST counts as activity only once its CSRF check has passed (recordActivity)
-	res, err := g.check(r, ref, r.Method != http.MethodPost && g.isActivity(r))
-	if err != nil {
-		g.storeUnavailable(w, r)
-		return ref, res, false
-	}
-	if !res.Valid {
-		g.ended(w, r, res.Reason)
-		return ref, res, false
-	}
-	return ref, res, true
-}
-
-// acceptPost reads a page's form POST (bounded), checks its CSRF token and
-// then counts it as activity. It answers the request itself and returns
-// false when the POST is refused.
-func (g *Gateway) acceptPost(w http.ResponseWriter, r *http.Request, ref session.Ref, me *session.Session) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return false
-	}
-	if !g.csrfOK(r, me, r.PostFormValue("csrf")) {
-		g.forbidden(w, r)
-		return false
-	}
-	return g.recordActivity(w, r, ref)
-}
-
-// recordActivity counts a POST that passed its CSRF check as activity. It
-// answers the request itself and returns false when the store failed or the
-// session ended meanwhile.
-func (g *Gateway) recordActivity(w http.ResponseWriter, r *http.Request, ref session.Ref) bool {
-	res, err := g.check(r, ref, true)
-	if err != nil {
-		g.storeUnavailable(w, r)
-		return false
-	}
-	if !res.Valid {
-		g.ended(w, r, res.Reason)
-		return false
-	}
-	return true
-}
-
 // handleSessions serves "My devices": GET lists the user's sessions; POST
 // (CSRF-checked) signs out one device (action=end, device=<handle>) or all
 // the others (action=end_others). A device signed out here sees the
 // signed-out page with reason "revoked" on its next request.
-func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
-		return
-	}
-	ref, res, ok := g.authenticatedPage(w, r)
+func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) error {
+	ref, me, ok, err := g.pageSession(w, r, nil)
 	if !ok {
-		return
+		return err
 	}
-	me := res.Session
 	notice := ""
 	if r.Method == http.MethodPost {
-		if !g.acceptPost(w, r, ref, me) {
-			return
-		}
 		n, err := g.endDevices(r, ref, me, r.PostFormValue("action"), r.PostFormValue("device"))
 		if err != nil {
-			g.storeUnavailable(w, r)
-			return
+			return g.storeUnavailable(w, r)
 		}
 		http.Redirect(w, r, g.endpoint("sessions")+"?ended="+strconv.Itoa(n), http.StatusSeeOther)
-		return
+		return nil
 	}
 	// ended is a count the gateway wrote; anything else (free text in a
 	// crafted link) shows nothing
@@ -118,8 +56,7 @@ func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := g.sessions.List(r.Context(), ref.UserKey, g.limits())
 	if err != nil {
-		g.storeUnavailable(w, r)
-		return
+		return g.storeUnavailable(w, r)
 	}
 	p := devicesPage{Name: me.Name, CSRF: g.csrfToken(me), Action: g.endpoint("sessions"), Notice: notice,
 		LogoutURL: g.endpoint("logout")}
@@ -138,6 +75,7 @@ func (g *Gateway) handleSessions(w http.ResponseWriter, r *http.Request) {
 		p.Devices = append(p.Devices, row)
 	}
 	g.pages.render(w, http.StatusOK, "sessions", p)
+	return nil
 }
 
 // endDevices ends the sessions a devices-page POST names and returns how

@@ -128,20 +128,17 @@ func (g *Gateway) Close() {
 // that is passed to next only with a valid session.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) (err error) {
 	if g.isGatewayPath(r.URL.Path) {
-		g.serveEndpoint(w, r)
-		return nil
+		return g.serveEndpoint(w, r)
 	}
 	g.stripIdentityHeaders(r)
 	ref, ok := g.readSessionCookie(r)
 	if !ok {
-		g.unauthenticated(w, r)
-		return nil
+		return g.unauthenticated(w, r)
 	}
 	res, err := g.check(r, ref, g.isActivity(r))
 	if err != nil {
 		g.log.Error("session store unavailable; refusing request", zap.Error(err))
-		g.storeUnavailable(w, r)
-		return nil
+		return g.storeUnavailable(w, r)
 	}
 	if !res.Valid {
 		g.ended(w, r, res.Reason)

@@ -46,34 +46,34 @@ func (g *Gateway) signedOutURL(reason session.Reason, rd string) string {
 // navigations go straight to the provider, background requests get 401. A
 // browser that had a session (seen marker) whose absolute limit has passed
 // is told so; any browser that had one must enter the password again.
-func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request) error {
 	seen, limitReached := g.seenState(r)
 	// a request that could not have carried the marker proves nothing by its
 	// absence: every sign-in link it gets asks for the password
 	seen = seen || !markerWouldBeSent(r)
 	if limitReached {
 		g.ended(w, r, session.ReasonAbsolute)
-		return
+		return nil
 	}
 	// A navigation that raced the one taking the browser to the signed-out
 	// page (a page reloading itself as the banner moves the window) must not
 	// skip the explanation: until the page has been shown, show it.
 	if reason := g.unshownReason(r); reason != "" && isNavigation(r) {
 		g.ended(w, r, reason)
-		return
+		return nil
 	}
 	rd := g.returnTo(r)
 	if !isNavigation(r) {
 		g.writeJSON(w, http.StatusUnauthorized, map[string]string{
 			"error": "unauthenticated", "login": g.loginURL(rd, seen),
 		})
-		return
+		return nil
 	}
 	if isFrameNavigation(r) {
 		g.breakout(w, r, g.loginURL(rd, seen))
-		return
+		return nil
 	}
-	g.startLogin(w, r, rd, seen)
+	return g.startLogin(w, r, rd, seen)
 }
 
 // seenState reads the seen marker of a request without a session cookie:
@@ -147,41 +147,57 @@ func (g *Gateway) ended(w http.ResponseWriter, r *http.Request, reason session.R
 	http.Redirect(w, r, target, http.StatusFound)
 }
 
+// errStoreUnavailable is why a request was refused while the store is down.
+var errStoreUnavailable = errors.New("sessiongate: session store unavailable")
+
 // storeUnavailable fails closed: nobody passes while the store is down.
-func (g *Gateway) storeUnavailable(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) storeUnavailable(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Retry-After", "5")
-	if !isNavigation(r) {
-		g.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "store_unavailable"})
-		return
-	}
-	g.pages.render(w, http.StatusServiceUnavailable, "error", errorPage{
-		Title:   "Sign-in service unavailable",
-		Message: "The sign-in service is temporarily unavailable, so this page cannot be shown. It will try again by itself in a few seconds.",
-		Retry:   g.returnTo(r),
-		Refresh: 5,
+	return g.refuse(r, http.StatusServiceUnavailable, errStoreUnavailable, func() {
+		if !isNavigation(r) {
+			g.storeUnavailableJSON(w)
+			return
+		}
+		g.pages.render(w, http.StatusServiceUnavailable, "error", errorPage{
+			Title:   "Sign-in service unavailable",
+			Message: "The sign-in service is temporarily unavailable, so this page cannot be shown. It will try again by itself in a few seconds.",
+			Retry:   g.returnTo(r),
+			Refresh: 5,
+		})
 	})
+}
+
+// storeUnavailableJSON is storeUnavailable's answer to a script.
+func (g *Gateway) storeUnavailableJSON(w http.ResponseWriter) {
+	g.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "store_unavailable"})
 }
 
 // providerUnavailable is shown when the identity provider cannot be reached.
-func (g *Gateway) providerUnavailable(w http.ResponseWriter, rd string, err error) {
+func (g *Gateway) providerUnavailable(w http.ResponseWriter, r *http.Request, rd string, err error) error {
 	g.log.Error("identity provider unavailable", zap.Error(err))
 	w.Header().Set("Retry-After", "10")
-	g.pages.render(w, http.StatusServiceUnavailable, "error", errorPage{
-		Title:   "Sign-in service unavailable",
-		Message: "The identity provider cannot be reached right now. Please try again in a moment.",
-		Retry:   g.loginURL(rd, false),
+	return g.refuse(r, http.StatusServiceUnavailable, err, func() {
+		g.pages.render(w, http.StatusServiceUnavailable, "error", errorPage{
+			Title:   "Sign-in service unavailable",
+			Message: "The identity provider cannot be reached right now. Please try again in a moment.",
+			Retry:   g.loginURL(rd, false),
+		})
 	})
 }
 
-func (g *Gateway) signInFailed(w http.ResponseWriter, rd string, err error) {
+// signInFailed is shown when the provider's answer does not complete a
+// sign-in; the reason is logged, and shown when it is the user's to know.
+func (g *Gateway) signInFailed(w http.ResponseWriter, r *http.Request, rd string, err error) error {
 	var ce *auth.CallbackError
 	msg := "The sign-in could not be completed."
 	if errors.As(err, &ce) {
 		msg = ce.Message + "."
 	}
 	g.log.Warn("sign-in failed", zap.Error(err))
-	g.pages.render(w, http.StatusBadRequest, "error", errorPage{
-		Title: "Sign-in failed", Message: msg, Retry: g.loginURL(rd, false),
+	return g.refuse(r, http.StatusBadRequest, err, func() {
+		g.pages.render(w, http.StatusBadRequest, "error", errorPage{
+			Title: "Sign-in failed", Message: msg, Retry: g.loginURL(rd, false),
+		})
 	})
 }
 

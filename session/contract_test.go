@@ -208,7 +208,7 @@ func contractDevices(t *testing.T, f storeFactory) {
 	mustCreate(t, st, tablet, session.CreateOptions{})
 	clk.Advance(5 * time.Minute)
 	mustCheck(t, st, tablet.Ref(), tableOfLimits, true) // tablet active at 10m
-	clk.Advance(5 * time.Minute)                 // 15m: laptop idle, tablet not
+	clk.Advance(5 * time.Minute)                        // 15m: laptop idle, tablet not
 	if res := mustCheck(t, st, laptop.Ref(), tableOfLimits, false); res.Valid || res.Reason != session.ReasonIdle {
 		t.Fatalf("laptop must be idle-expired: %+v", res)
 	}
