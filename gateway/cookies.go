@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessiongate/sessiongate/auth"
 	"github.com/sessiongate/sessiongate/session"
 )
 
@@ -138,57 +137,9 @@ func (g *Gateway) endSessionCookie(w http.ResponseWriter, r *http.Request, reaso
 	}
 }
 
-// loginCookieBase names the state cookie of one sign-in attempt, so that
-// sign-ins started in several tabs do not overwrite each other.
-func loginCookieBase(state string) string {
-	if len(state) > 12 {
-		state = state[:12]
-	}
-	return loginCookiePrefix + state
-}
-
-func (g *Gateway) writeLoginState(w http.ResponseWriter, r *http.Request, st auth.LoginState) error {
-	v, err := g.sealer.Seal(loginCookieSealKey, st)
-	if err != nil {
-		return err
-	}
-	g.setCookie(w, r, loginCookieBase(st.State), v, 15*time.Minute)
-	// Every unauthenticated navigation starts a sign-in; self-refreshing
-	// frames or many tabs of a signed-out browser would pile up state cookies
-	// until the Cookie header is too large for anything, the sign-in
-	// included. Keep the newest maxLoginStates (browsers list older cookies
-	// first) and expire the rest.
-	var existing []string
-	prefix := cookieName(r, loginCookiePrefix)
-	for _, c := range r.Cookies() {
-		if strings.HasPrefix(c.Name, prefix) {
-			existing = append(existing, c.Name)
-		}
-	}
-	for i := 0; i < len(existing)-(maxLoginStates-1); i++ {
-		g.expireCookieNamed(w, r, existing[i])
-	}
-	return nil
-}
-
 // maxLoginStates is how many sign-ins a browser may have under way at once
 // (one per tab that started one); the oldest are dropped.
 const maxLoginStates = 4
-
-func (g *Gateway) readLoginState(r *http.Request, state string) (auth.LoginState, bool) {
-	var st auth.LoginState
-	if state == "" {
-		return st, false
-	}
-	c, err := r.Cookie(cookieName(r, loginCookieBase(state)))
-	if err != nil {
-		return st, false
-	}
-	if err := g.sealer.Open(loginCookieSealKey, c.Value, &st); err != nil {
-		return st, false
-	}
-	return st, true
-}
 
 // stripGatewayCookies removes the gateway's cookies from the Cookie header
 // sent upstream, leaving the app's cookies byte for byte as they were.
@@ -223,59 +174,6 @@ func isGatewayCookie(name string) bool {
 		strings.HasPrefix(name, loginCookiePrefix)
 }
 
-// seenMarker is set at every sign-in and outlives the session cookie (which
-// the browser drops at the absolute deadline). While a browser carries it,
-// every new sign-in asks the provider for the password again (prompt=login),
-// so a shared workstation is never silently signed back in to the last
-// user's account; and after the absolute deadline the gateway can still say
-// why the user was signed out. It is not a credential.
-type seenMarker struct {
-	CreatedAt        int64  `json:"c"`           // unix ms
-	AbsoluteDeadline int64  `json:"a"`           // unix ms; 0 = none
-	EndedReason      string `json:"r,omitempty"` // why the last session ended, if known
-	EndedAt          int64  `json:"e,omitempty"` // unix ms, when that was first seen
-	// Shown: the signed-out page has told this browser why (EndedReason).
-	Shown bool `json:"s,omitempty"`
-}
-
-// markSignedOutShown records in the seen marker that the signed-out page
-// has shown this browser why its session ended.
-func (g *Gateway) markSignedOutShown(w http.ResponseWriter, r *http.Request, reason session.Reason) {
-	m, seen := g.readSeenMarker(r)
-	if !seen || m.Shown || m.EndedReason != string(reason) {
-		return
-	}
-	m.Shown = true
-	if v, err := g.sealer.Seal(seenCookieSealKey, m); err == nil {
-		g.setCookie(w, r, seenCookieName, v, seenCookieLifetime)
-	}
-}
-
-func (g *Gateway) writeSeenMarker(w http.ResponseWriter, r *http.Request, s *session.Session, l session.Limits) error {
-	m := seenMarker{CreatedAt: s.CreatedAt.UnixMilli()}
-	if l.Absolute > 0 {
-		m.AbsoluteDeadline = s.CreatedAt.Add(l.Absolute).UnixMilli()
-	}
-	v, err := g.sealer.Seal(seenCookieSealKey, m)
-	if err != nil {
-		return err
-	}
-	g.setCookie(w, r, seenCookieName, v, seenCookieLifetime)
-	return nil
-}
-
-func (g *Gateway) readSeenMarker(r *http.Request) (seenMarker, bool) {
-	var m seenMarker
-	c, err := r.Cookie(cookieName(r, seenCookieName))
-	if err != nil {
-		return m, false
-	}
-	if err := g.sealer.Open(seenCookieSealKey, c.Value, &m); err != nil {
-		return m, false
-	}
-	return m, true
-}
-
 // csrfPurpose names the derived CSRF token of a session.
 const csrfPurpose = "csrf"
 
@@ -283,63 +181,5 @@ const csrfPurpose = "csrf"
 // the cookie secrets, so the store keeps nothing for it.
 func (g *Gateway) csrfToken(s *session.Session) string { return g.sealer.Token(csrfPurpose, s.ID) }
 
-// The ID token is needed only as id_token_hint when this device signs out
-// at the provider. It travels in its own sealed cookie that the browser
-// sends to the logout endpoint alone (so not with every request, and not in
-// the session store, where it would be the largest field by far). It is
-// bound to its session: a token cookie of another session is ignored.
-const (
-	idTokenCookieName    = "sessiongate_idt"
-	idTokenCookieSealKey = "sessiongate-idt"
-	securePrefix         = "__Secure-" // __Host- requires Path=/
-)
-
-type idTokenCookie struct {
-	SessionID string `json:"s"`
-	IDToken   string `json:"t"`
-}
-
-func (g *Gateway) idTokenCookie(r *http.Request) *http.Cookie {
-	name := idTokenCookieName
-	if isHTTPS(r) {
-		name = securePrefix + name
-	}
-	return &http.Cookie{Name: name, Path: g.endpoint("logout"), HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode}
-}
-
-// writeIDTokenCookie stores the ID token for a later provider logout; a
-// token too large for a cookie is simply not kept (logout then sends
-// client_id without id_token_hint).
-func (g *Gateway) writeIDTokenCookie(w http.ResponseWriter, r *http.Request, s *session.Session, idToken string) {
-	if idToken == "" || !g.cfg.ProviderLogoutEnabled() {
-		return
-	}
-	v, err := g.sealer.Seal(idTokenCookieSealKey, idTokenCookie{SessionID: s.ID, IDToken: idToken})
-	if err != nil || len(v) > maxIDTokenCookie {
-		return
-	}
-	c := g.idTokenCookie(r)
-	c.Value = v
-	http.SetCookie(w, c)
-}
-
 // maxIDTokenCookie keeps the ID token cookie within what browsers accept.
 const maxIDTokenCookie = 3800
-
-func (g *Gateway) readIDTokenCookie(r *http.Request, ref session.Ref) string {
-	c, err := r.Cookie(g.idTokenCookie(r).Name)
-	if err != nil {
-		return ""
-	}
-	var v idTokenCookie
-	if err := g.sealer.Open(idTokenCookieSealKey, c.Value, &v); err != nil || v.SessionID != ref.ID {
-		return ""
-	}
-	return v.IDToken
-}
-
-func (g *Gateway) clearIDTokenCookie(w http.ResponseWriter, r *http.Request) {
-	c := g.idTokenCookie(r)
-	c.MaxAge = -1
-	http.SetCookie(w, c)
-}

@@ -5,8 +5,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/sessiongate/sessiongate/config"
 	"go.uber.org/zap"
+
+	"github.com/sessiongate/sessiongate/config"
 )
 
 // Error is a request the gateway refused — the session store unreachable

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"net/http"
 
+	"go.uber.org/zap"
+
 	"github.com/sessiongate/sessiongate/auth"
 	"github.com/sessiongate/sessiongate/config"
 	"github.com/sessiongate/sessiongate/session"
-	"go.uber.org/zap"
 )
 
 // handleLogin starts a sign-in: GET /login?rd=/path[&prompt=login].

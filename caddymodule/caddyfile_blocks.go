@@ -1,0 +1,81 @@
+package caddymodule
+
+import (
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/sessiongate/sessiongate/config"
+)
+
+// parsePolicy reads `policy <group> { idle_timeout … absolute_timeout … }`.
+func (h *Handler) parsePolicy(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.Errf("policy: a group name is required: policy <group> { idle_timeout … }")
+	}
+	group := d.Val()
+	if d.NextArg() {
+		return d.Errf("policy: takes one group name, then a block")
+	}
+	if _, dup := h.GroupPolicies[group]; dup {
+		return d.Errf("policy: group %q has two policy blocks", group)
+	}
+	var p config.GroupPolicy
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		v, err := singleArg(d)
+		if err != nil {
+			return err
+		}
+		dur, err := config.ParseDuration(v)
+		if err != nil {
+			return d.Errf("policy %s: %s: %v", group, opt, err)
+		}
+		switch opt {
+		case "idle_timeout":
+			p.IdleTimeout = config.Duration(dur)
+		case "absolute_timeout":
+			p.AbsoluteTimeout = config.Duration(dur)
+		default:
+			return d.Errf("policy %s: unknown option %q (idle_timeout, absolute_timeout)", group, opt)
+		}
+	}
+	if h.GroupPolicies == nil {
+		h.GroupPolicies = map[string]config.GroupPolicy{}
+	}
+	h.GroupPolicies[group] = p
+	return nil
+}
+
+// onOff reads an optional on/off argument; a bare option means bare (on).
+func onOff(d *caddyfile.Dispenser, bare bool) (bool, error) {
+	opt := d.Val()
+	if !d.NextArg() {
+		return bare, nil
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return false, d.Errf("%s: takes on or off", opt)
+	}
+	switch v {
+	case "on", "true":
+		return true, nil
+	case "off", "false":
+		return false, nil
+	}
+	return false, d.Errf("%s: %q is not on or off", opt, v)
+}
+
+func isPlaceholder(v string) bool { return strings.Contains(v, "{") && strings.Contains(v, "}") }
+
+func singleArg(d *caddyfile.Dispenser) (string, error) {
+	opt := d.Val()
+	if !d.NextArg() {
+		return "", d.Errf("%s: a value is required", opt)
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.Errf("%s: takes one value, got more", opt)
+	}
+	return v, nil
+}
