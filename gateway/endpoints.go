@@ -5,8 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sessiongate/sessiongate/session"
 	"go.uber.org/zap"
+
+	"github.com/sessiongate/sessiongate/session"
 )
 
 // maxFormBytes bounds POST bodies of the gateway's endpoints.
