@@ -190,43 +190,41 @@ func (s *decoderSource) fill() (bool, error) {
 	return true, nil
 }
 
+// pending fills the source and returns the bytes to read next: the held
+// prefix first, then the input (never empty); io.EOF at the end.
+func (s *decoderSource) pending() (*[]byte, error) {
+	ok, err := s.fill()
+	if !ok {
+		if err == nil {
+			err = io.EOF
+		}
+		return nil, err
+	}
+	if len(s.d.prefix) > 0 {
+		return &s.d.prefix, nil
+	}
+	return &s.d.in, nil
+}
+
 func (s *decoderSource) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	ok, err := s.fill()
-	if !ok {
-		if err == nil {
-			err = io.EOF
-		}
+	buf, err := s.pending()
+	if err != nil {
 		return 0, err
 	}
-	d := s.d
-	if len(d.prefix) > 0 {
-		n := copy(p, d.prefix)
-		d.prefix = d.prefix[n:]
-		return n, nil
-	}
-	n := copy(p, d.in)
-	d.in = d.in[n:]
+	n := copy(p, *buf)
+	*buf = (*buf)[n:]
 	return n, nil
 }
 
 func (s *decoderSource) ReadByte() (byte, error) {
-	ok, err := s.fill()
-	if !ok {
-		if err == nil {
-			err = io.EOF
-		}
+	buf, err := s.pending()
+	if err != nil {
 		return 0, err
 	}
-	d := s.d
-	if len(d.prefix) > 0 {
-		b := d.prefix[0]
-		d.prefix = d.prefix[1:]
-		return b, nil
-	}
-	b := d.in[0]
-	d.in = d.in[1:]
+	b := (*buf)[0]
+	*buf = (*buf)[1:]
 	return b, nil
 }
