@@ -17,6 +17,8 @@ func TestDirectoryContract(t *testing.T) {
 	}
 }
 
+// contractDirectory: the directory and the provider-session index back
+// revocation by name and back-channel logout by sid.
 func contractDirectory(t *testing.T, f storeFactory) {
 	ctx := context.Background()
 	clk := testclock.New()

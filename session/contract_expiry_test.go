@@ -63,9 +63,7 @@ func contractForgotten(t *testing.T, f storeFactory) {
 	}
 }
 
-// The directory, provider-session index, Once and settings back revocation
-// by name, back-channel logout by sid, token replay checks and the
-// manager-set organization timer.
+// contractAbsolute: the absolute limit ends a session whatever its activity.
 func contractAbsolute(t *testing.T, f storeFactory) {
 	clk := testclock.New()
 	st := f(t, clk.Now)
