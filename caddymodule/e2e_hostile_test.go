@@ -3,7 +3,7 @@ package caddymodule_test
 // Hostile input end to end (issue #7, point 5): real Caddy, a real Redis,
 // the development provider, and an HTTP client for a browser. The
 // gateway-level counterparts, which also count store calls, are in
-// gateway/hostile_test.go.
+// gateway/hostile_*_test.go.
 
 import (
 	"bytes"

@@ -4,7 +4,7 @@ package gateway
 // test drives Gateway.ServeHTTP with httptest, counts what reaches the
 // session store and the app, and checks that nothing changed when a request
 // is refused. The end-to-end counterparts (through Caddy, a real provider
-// and Redis) are in caddymodule/e2e_hostile_test.go.
+// and Redis) are in caddymodule/e2e_hostile_*_test.go.
 
 import (
 	"context"
