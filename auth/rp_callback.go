@@ -117,7 +117,7 @@ func (rp *RelyingParty) Exchange(ctx context.Context, redirectURL string, q url.
 	if at, ok := claims["auth_time"].(float64); ok {
 		id.AuthTime = time.Unix(int64(at), 0)
 	}
-	if st.ForceLogin {
+	if st.ForceLogin || st.Renew {
 		if id.AuthTime.IsZero() || id.AuthTime.Before(time.Unix(st.Issued, 0).Add(-authTimeSkew)) {
 			return nil, callbackErr("The identity provider did not ask for your password again", errors.New("auth_time predates forced login"))
 		}

@@ -16,7 +16,16 @@ type LoginState struct {
 	Verifier   string `json:"v"`
 	ReturnTo   string `json:"r"`
 	ForceLogin bool   `json:"f,omitempty"`
-	Issued     int64  `json:"t"` // unix seconds
+	// Renew marks a re-authentication in place ("Continue session" at the
+	// absolute warning): the provider is asked for fresh credentials
+	// (prompt=login and max_age=0, so auth_time is checked at the callback)
+	// and the callback renews the browser's session instead of starting a
+	// page's sign-in.
+	Renew bool `json:"w,omitempty"`
+	// Popup: the renewal runs in a small window, which the callback answers
+	// with a page that tells the opener and closes itself.
+	Popup  bool  `json:"o,omitempty"`
+	Issued int64 `json:"t"` // unix seconds
 }
 
 // Expired reports whether the sign-in took longer than allowed.
@@ -43,8 +52,11 @@ func (rp *RelyingParty) AuthCodeURL(ctx context.Context, redirectURL string, st 
 		return "", err
 	}
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier)}
-	if st.ForceLogin {
+	if st.ForceLogin || st.Renew {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
+	}
+	if st.Renew {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", "0"))
 	}
 	return rp.oauth2Config(p, redirectURL).AuthCodeURL(st.State, opts...), nil
 }

@@ -17,8 +17,11 @@ import (
 // secrets with HKDF. The first secret seals; all secrets open, so an old
 // secret keeps working until it is removed (rotation).
 type Sealer struct {
-	codecs    []securecookie.Codec
-	tokenKeys [][]byte // per secret, for Token / VerifyToken
+	codecs []securecookie.Codec
+	// dataCodecs seal larger values kept server-side (SealData), with
+	// their own keys
+	dataCodecs []securecookie.Codec
+	tokenKeys  [][]byte // per secret, for Token / VerifyToken
 }
 
 // NewSealer derives the keys from secrets (the current one first).
@@ -37,7 +40,7 @@ func NewBoundSealer(secrets []string, binding string) (*Sealer, error) {
 	if binding != "" {
 		suffix = " for " + binding
 	}
-	var pairs, tokenKeys [][]byte
+	var pairs, dataPairs, tokenKeys [][]byte
 	for i, s := range secrets {
 		hashKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate cookie mac v1"+suffix, 32)
 		if err != nil {
@@ -48,6 +51,15 @@ func NewBoundSealer(secrets []string, binding string) (*Sealer, error) {
 			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
 		}
 		pairs = append(pairs, hashKey, blockKey)
+		dataHash, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate data mac v1"+suffix, 32)
+		if err != nil {
+			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
+		}
+		dataBlock, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate data enc v1"+suffix, 32)
+		if err != nil {
+			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
+		}
+		dataPairs = append(dataPairs, dataHash, dataBlock)
 		tokenKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate token v1"+suffix, 32)
 		if err != nil {
 			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
@@ -60,7 +72,39 @@ func NewBoundSealer(secrets []string, binding string) (*Sealer, error) {
 		sc.SetSerializer(securecookie.JSONEncoder{})
 		sc.MaxAge(0) // lifetime is enforced by the value's own timestamps and the store
 	}
-	return &Sealer{codecs: codecs, tokenKeys: tokenKeys}, nil
+	dataCodecs := securecookie.CodecsFromPairs(dataPairs...)
+	for _, c := range dataCodecs {
+		sc := c.(*securecookie.SecureCookie)
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(0)
+		sc.MaxLength(MaxSealedData)
+	}
+	return &Sealer{codecs: codecs, dataCodecs: dataCodecs, tokenKeys: tokenKeys}, nil
+}
+
+// MaxSealedData bounds a value sealed by SealData (its encoded form).
+const MaxSealedData = 2 << 20
+
+// SealData seals data that the gateway keeps server-side (rescued work) under
+// name, with keys of its own: a sealed cookie never opens as data, nor the
+// reverse.
+func (s *Sealer) SealData(name string, data []byte) (string, error) {
+	// securecookie encrypts the serialized bytes in place, and NopEncoder
+	// serializes to data itself: seal a copy
+	out, err := securecookie.EncodeMulti(name, append([]byte(nil), data...), s.dataCodecs...)
+	if err != nil {
+		return "", fmt.Errorf("seal %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// OpenData opens what SealData sealed under name.
+func (s *Sealer) OpenData(name, value string) ([]byte, error) {
+	var out []byte
+	if err := securecookie.DecodeMulti(name, value, &out, s.dataCodecs...); err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return out, nil
 }
 
 // Token derives a token for purpose and value (for example the CSRF token

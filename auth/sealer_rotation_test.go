@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/gorilla/securecookie"
@@ -53,5 +55,40 @@ func TestSealerRotation(t *testing.T) {
 	}
 	if err := oldOnly.Open("n", byRotated, &out); err == nil {
 		t.Error("[old] opened a value sealed by [new, old]: the old secret still seals")
+	}
+}
+
+// TestSealDataRoundTripAndSeparation: data sealed for the store opens only
+// as data, under its name, and survives a rotation; 1 MiB fits.
+func TestSealDataRoundTripAndSeparation(t *testing.T) {
+	oldS, err := NewBoundSealer([]string{strings.Repeat("o", 40)}, "iss c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := NewBoundSealer([]string{strings.Repeat("n", 40), strings.Repeat("o", 40)}, "iss c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("note \x00 |"), 1<<17) // 1 MiB
+	v, err := oldS.SealData("rescue", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rotated.OpenData("rescue", v); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("open after rotation: %d bytes, %v", len(got), err)
+	}
+	if _, err := rotated.OpenData("other", v); err == nil {
+		t.Fatal("data opened under another name")
+	}
+	var anything any
+	if err := rotated.Open("rescue", v, &anything); err == nil {
+		t.Fatal("sealed data opened as a cookie")
+	}
+	c, err := oldS.Seal("rescue", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rotated.OpenData("rescue", c); err == nil {
+		t.Fatal("a sealed cookie opened as data")
 	}
 }

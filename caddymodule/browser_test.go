@@ -233,8 +233,10 @@ return {left:b.left,right:b.right,ch:c.height,cw:c.width,oh:o.height,oright:o.ri
 	screenshot(t, ctx, "banner-320.png")
 }
 
+// TestBrowserAbsoluteWarningHasNoContinue: with renew_in_place off, the
+// absolute warning offers only Log out now.
 func TestBrowserAbsoluteWarningHasNoContinue(t *testing.T) {
-	st := startStack(t, site{name: "web", extra: "idle_timeout 6s\n\t\twarn_before 1s\n\t\tabsolute_timeout 6s\n\t\tabsolute_warn_before 4s"})
+	st := startStack(t, site{name: "web", extra: "idle_timeout 6s\n\t\twarn_before 1s\n\t\tabsolute_timeout 6s\n\t\tabsolute_warn_before 4s\n\t\trenew_in_place off"})
 	ctx := newChrome(t)
 	base := st.sites["web"]
 	browserSignIn(t, ctx, base, "/patients")

@@ -51,6 +51,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		absolute_timeout_choices <duration...>
 //		provider_logout on | off
 //		account_menu   [on | off]
+//		renew_in_place on | off
+//		rescue         on | off
 //		error_pages    gateway | caddy
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -96,14 +98,19 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_sessions: %q is not a whole number (0 = unlimited)", v)
 			}
 			h.MaxSessions = n
-		case "provider_logout", "account_menu":
+		case "provider_logout", "account_menu", "renew_in_place", "rescue":
 			on, err := onOff(d, true)
 			if err != nil {
 				return err
 			}
-			if opt == "provider_logout" {
+			switch opt {
+			case "provider_logout":
 				h.ProviderLogout = &on
-			} else {
+			case "renew_in_place":
+				h.RenewInPlace = &on
+			case "rescue":
+				h.Rescue = &on
+			default:
 				h.AccountMenu = on
 			}
 		case "absolute_timeout_choices":

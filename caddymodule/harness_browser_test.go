@@ -62,6 +62,13 @@ func (b *browser) do(method, path string, hdr map[string]string, body io.Reader)
 		req.Header.Set(k, v)
 	}
 	resp, err := b.client.Do(req)
+	if err != nil && body == nil {
+		// A config reload closes the old servers' connections (the
+		// listener's too, for a moment): a browser opens another and sends
+		// the request again, as TestReloadUnderLoad's clients do.
+		time.Sleep(50 * time.Millisecond)
+		resp, err = b.client.Do(req.Clone(req.Context()))
+	}
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", method, path, err)
 	}

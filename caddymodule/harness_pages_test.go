@@ -12,6 +12,13 @@ var specialPages = map[string]specialPage{
 <script>var n=0;setInterval(function(){var x=new XMLHttpRequest();x.open("GET","/api/queue");
 x.setRequestHeader("X-Requested-With","XMLHttpRequest");x.onload=function(){n++;document.getElementById("n").textContent=n;};x.send();},1000);</script>
 </body></html>`},
+	// a note being typed on a long page, as in a chart
+	"/note": {body: `<!doctype html><html><head><title>Note</title></head><body><h1>Progress note</h1>
+<textarea id="note" name="note" rows="6" cols="60"></textarea><div style="height:3000px">chart</div></body></html>`},
+	"/frame-note": {body: `<!doctype html><html><head><title>note frame</title></head><body>
+<textarea id="note" name="note"></textarea><div style="height:2000px">chart</div></body></html>`},
+	"/note-frameset": {body: `<!doctype html><html><head><title>Frames</title></head>
+<frameset cols="20%,80%"><frame name="nav" src="/frame-nav"><frame name="main" src="/frame-note"></frameset></html>`},
 	"/form": {body: `<!doctype html><html><head><title>Form</title></head><body><input id="q" autofocus></body></html>`},
 	"/frameset": {body: `<!doctype html><html><head><title>Frames</title></head>
 <frameset cols="25%,75%"><frame name="nav" src="/frame-nav"><frame name="main" src="/frame-main"></frameset></html>`},

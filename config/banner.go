@@ -25,15 +25,25 @@ type BannerTexts struct {
 	// Announce is read by screen readers at steps of the countdown.
 	// Default "You will be signed out in {countdown}."
 	Announce string `json:"announce,omitempty"`
+	// RenewBlocked is shown on the absolute warning when the sign-in window
+	// of "Continue session" could not open (renew_in_place). Default "The
+	// sign-in window did not open (pop-ups may be blocked)."
+	RenewBlocked string `json:"renew_blocked,omitempty"`
+	// RenewClosed is shown when that window was closed before signing in.
+	// Default "The sign-in window was closed before you signed in."
+	RenewClosed string `json:"renew_closed,omitempty"`
+	// SignInHereButton signs in again in the page's own window after either.
+	// Default "Sign in here".
+	SignInHereButton string `json:"sign_in_here_button,omitempty"`
 }
 
 // bannerTextNames are the Caddyfile names of the banner texts.
 var bannerTextNames = []string{"idle_title", "idle_message", "absolute_title", "absolute_message",
-	"continue_button", "logout_button", "announce"}
+	"continue_button", "logout_button", "announce", "renew_blocked", "renew_closed", "sign_in_here_button"}
 
 // bannerScriptNames are the banner script's names of the texts, in the same order.
 var bannerScriptNames = []string{"idleTitle", "idleMessage", "absoluteTitle", "absoluteMessage",
-	"continueButton", "logoutButton", "announce"}
+	"continueButton", "logoutButton", "announce", "renewBlocked", "renewClosed", "signInHereButton"}
 
 // MaxBannerTextLength bounds each banner text, in bytes.
 const MaxBannerTextLength = 500
@@ -58,6 +68,12 @@ func (b *BannerTexts) Set(name, value string) error {
 		b.LogoutButton = value
 	case "announce":
 		b.Announce = value
+	case "renew_blocked":
+		b.RenewBlocked = value
+	case "renew_closed":
+		b.RenewClosed = value
+	case "sign_in_here_button":
+		b.SignInHereButton = value
 	default:
 		return optionErrorf("banner", "unknown text %q (known: %s)", name, strings.Join(bannerTextNames, ", "))
 	}
@@ -77,7 +93,8 @@ func (b BannerTexts) validate() error {
 
 // fields returns the texts in the order of bannerTextNames.
 func (b BannerTexts) fields() []string {
-	return []string{b.IdleTitle, b.IdleMessage, b.AbsoluteTitle, b.AbsoluteMessage, b.ContinueButton, b.LogoutButton, b.Announce}
+	return []string{b.IdleTitle, b.IdleMessage, b.AbsoluteTitle, b.AbsoluteMessage, b.ContinueButton, b.LogoutButton,
+		b.Announce, b.RenewBlocked, b.RenewClosed, b.SignInHereButton}
 }
 
 func checkBannerText(name, value string) error {

@@ -164,6 +164,25 @@ type Settings struct {
 	// Log out. Default false: the app's pages stay untouched until a warning.
 	AccountMenu bool `json:"account_menu,omitempty"`
 
+	// RenewInPlace puts "Continue session" on the absolute warning: the
+	// person signs in again in a small window (the provider is asked for the
+	// password, prompt=login and max_age=0) and, when it is the same person,
+	// a new session with a new absolute window replaces the old one without
+	// the page being left: its scroll position and unsaved input stay.
+	// Another person's sign-in there reloads the page into their session.
+	// Register {origin}{path_prefix}/callback as the redirect URI, as for
+	// sign-in. Default true.
+	RenewInPlace *bool `json:"renew_in_place,omitempty"`
+
+	// Rescue keeps work a sign-out would lose: when a session ends (idle,
+	// absolute, revoked) on a page with input the person typed but did not
+	// send, the banner hands it to the gateway, which keeps it sealed in the
+	// session store for 15 minutes (at most 64 KiB a page; never password,
+	// hidden or file fields). When the same person signs in again and is
+	// back on that page, the fields are refilled with a notice and an Undo.
+	// Anyone else signing in on that browser discards it. Default true.
+	Rescue *bool `json:"rescue,omitempty"`
+
 	// ErrorPages says who answers a page load the gateway refuses: the
 	// session store unreachable (503), the identity provider unreachable
 	// (503), a failed sign-in (400), a failed CSRF check or a page the user
@@ -191,6 +210,15 @@ const DefaultGroupsClaim = "groups"
 
 // MaxSessionsLimit bounds max_sessions (a larger value is a typo).
 const MaxSessionsLimit = 1000
+
+// RenewInPlaceEnabled reports whether the absolute warning offers
+// "Continue session" (renew_in_place).
+func (s *Settings) RenewInPlaceEnabled() bool {
+	return s.RenewInPlace == nil || *s.RenewInPlace
+}
+
+// RescueEnabled reports whether typed input is rescued (rescue).
+func (s *Settings) RescueEnabled() bool { return s.Rescue == nil || *s.Rescue }
 
 // ProviderLogoutEnabled reports whether sign-out also ends the provider session.
 func (s *Settings) ProviderLogoutEnabled() bool {

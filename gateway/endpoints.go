@@ -14,7 +14,7 @@ import (
 const maxFormBytes = 16 << 10
 
 // endpointHandler names the handler of an endpoint: each flow lives in its
-// own file — sign-in (signin.go), sign-out (signout.go, signedout.go), the
+// own file — sign-in (signin.go), renewal in place (renew.go), rescued input (rescue.go), sign-out (signout.go, signedout.go), the
 // banner's status and activity (status.go), the banner script (assets.go),
 // My devices (devices.go), the admin page (admin.go) and back-channel logout
 // (backchannel.go). A handler returns an *Error for the server's error
@@ -33,6 +33,12 @@ func (g *Gateway) endpointHandler(name string) func(http.ResponseWriter, *http.R
 		return g.handleStatus
 	case "activity":
 		return g.handleActivity
+	case "renew":
+		return g.handleRenew
+	case "rescue":
+		return g.handleRescue
+	case "restore":
+		return g.handleRestore
 	case "banner.js":
 		return g.handleBannerJS
 	case "sessions":

@@ -47,6 +47,7 @@ type Gateway struct {
 	sessions  session.Sessions
 	directory session.Directory
 	shared    session.SharedState
+	rescues   session.Rescues
 	rp        *auth.RelyingParty
 	sealer    *auth.Sealer
 	refs      *refCache
@@ -89,7 +90,7 @@ func New(o Options) (*Gateway, error) {
 		o.Metrics = nopMetrics{}
 	}
 	g := &Gateway{
-		cfg: o.Settings, directory: o.Store, shared: o.Store, rp: o.RP, sealer: o.Sealer, refs: newRefCache(), log: o.Logger, audit: o.Audit,
+		cfg: o.Settings, directory: o.Store, shared: o.Store, rescues: o.Store, rp: o.RP, sealer: o.Sealer, refs: newRefCache(), log: o.Logger, audit: o.Audit,
 		metrics: o.Metrics,
 		now:     o.Now,
 		banner:  inject.NewBanner(),

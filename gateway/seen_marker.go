@@ -19,6 +19,13 @@ type seenMarker struct {
 	EndedAt          int64  `json:"e,omitempty"` // unix ms, when that was first seen
 	// Shown: the signed-out page has told this browser why (EndedReason).
 	Shown bool `json:"s,omitempty"`
+	// UserKey and Subject name the person of the last sign-in, to whom work
+	// rescued in this browser belongs (rescue).
+	UserKey string `json:"u,omitempty"`
+	Subject string `json:"p,omitempty"`
+	// Browser is a random name of this browser, kept while the same person
+	// signs in here; rescued work is kept under it.
+	Browser string `json:"b,omitempty"`
 }
 
 // markSignedOutShown records in the seen marker that the signed-out page
@@ -34,8 +41,17 @@ func (g *Gateway) markSignedOutShown(w http.ResponseWriter, r *http.Request, rea
 	}
 }
 
+// writeSeenMarker writes the marker of a new session: its deadlines, and
+// its person. The browser's name stays while the same person signs in
+// again; another person gets a new one (work rescued for the first person
+// in this browser is then never shown: see dropOthersRescues).
 func (g *Gateway) writeSeenMarker(w http.ResponseWriter, r *http.Request, s *session.Session, l session.Limits) error {
-	m := seenMarker{CreatedAt: s.CreatedAt.UnixMilli()}
+	m := seenMarker{CreatedAt: s.CreatedAt.UnixMilli(), UserKey: s.UserKey, Subject: s.Subject}
+	if old, seen := g.readSeenMarker(r); seen && old.UserKey == s.UserKey && old.Browser != "" {
+		m.Browser = old.Browser
+	} else {
+		m.Browser = session.NewID()[:22]
+	}
 	if l.Absolute > 0 {
 		m.AbsoluteDeadline = s.CreatedAt.Add(l.Absolute).UnixMilli()
 	}

@@ -58,6 +58,8 @@ func (g *Gateway) signedOutText(reason session.Reason, rd string) signedOutPage 
 		p.Message = "You were signed out because your account signed in on another device."
 	case session.ReasonBackchannel:
 		p.Message = "You were signed out at your organization's sign-in service."
+	case session.ReasonRenewed:
+		p.Title, p.Message, p.Manual = "Your session was renewed", "You signed in again; this page belonged to the session before.", true
 	case session.ReasonAdmin:
 		p.Message = "An administrator ended your sessions."
 	default:

@@ -27,13 +27,18 @@ func (g *Gateway) handleLogin(w http.ResponseWriter, r *http.Request) error {
 // browser that had a session is never signed back in silently.
 func (g *Gateway) startLogin(w http.ResponseWriter, r *http.Request, rd string, force bool) error {
 	force = force || !markerWouldBeSent(r)
-	st := g.rp.NewLoginState(rd, force)
+	return g.redirectToProvider(w, r, g.rp.NewLoginState(rd, force))
+}
+
+// redirectToProvider keeps st in the browser (sealed) and sends it to the
+// provider's authorization endpoint.
+func (g *Gateway) redirectToProvider(w http.ResponseWriter, r *http.Request, st auth.LoginState) error {
 	target, err := g.rp.AuthCodeURL(r.Context(), g.callbackURL(r), st)
 	if err != nil {
-		return g.providerUnavailable(w, r, rd, err)
+		return g.providerUnavailable(w, r, st.ReturnTo, err)
 	}
 	if err := g.writeLoginState(w, r, st); err != nil {
-		return g.providerUnavailable(w, r, rd, err)
+		return g.providerUnavailable(w, r, st.ReturnTo, err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
@@ -66,19 +71,9 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) error {
 		}
 		return g.signInFailed(w, r, st.ReturnTo, err)
 	}
-	// A sign-in always starts a new session (fixation-safe); a session this
-	// browser still had is ended, and the audit trail says so.
-	if old, ok := g.readSessionCookie(r); ok {
-		res, err := g.check(r, old, false)
-		if err == nil && res.Valid {
-			err = g.sessions.End(r.Context(), old, session.ReasonLogout)
-			if err == nil {
-				g.auditSignOut(r, session.ReasonLogout, res.Session.Subject, old.ID, "new sign-in")
-			}
-		}
-		if err != nil {
-			return g.storeUnavailable(w, r)
-		}
+	previous, err := g.endPreviousSession(r, st, id)
+	if err != nil {
+		return g.storeUnavailable(w, r)
 	}
 	s := g.newSession(r, id)
 	s.IdentityInStore = !g.identityFitsCookie(s)
@@ -103,14 +98,47 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) error {
 	if err := g.writeSessionCookie(w, r, s, limits.For(s.PolicyGroups)); err != nil {
 		return g.signInFailed(w, r, st.ReturnTo, err)
 	}
+	g.dropOthersRescues(r, s)
 	if err := g.writeSeenMarker(w, r, s, limits.For(s.PolicyGroups)); err != nil {
 		return g.signInFailed(w, r, st.ReturnTo, err)
 	}
 	g.writeIDTokenCookie(w, r, s, id.IDToken)
 	g.auditSignIn(r, s)
 	w.Header().Set("Cache-Control", "no-store")
+	if st.Renew {
+		return g.finishRenewal(w, r, st, previous, s)
+	}
 	http.Redirect(w, r, safeReturnPath(st.ReturnTo), http.StatusFound)
 	return nil
+}
+
+// endPreviousSession ends the session this browser still has when a
+// sign-in completes: a sign-in always starts a new session (fixation-safe),
+// and the audit trail says why the old one ended — renewed, when the same
+// person re-authenticated through "Continue session"; otherwise replaced by
+// a new sign-in. It returns the previous session's subject as its cookie
+// names it ("" without one), live or not.
+func (g *Gateway) endPreviousSession(r *http.Request, st auth.LoginState, id *auth.Identity) (previousSubject string, err error) {
+	old, ok := g.readSessionCookie(r)
+	if !ok {
+		return "", nil
+	}
+	res, err := g.check(r, old, false)
+	if err != nil || !res.Valid {
+		return old.Subject, err
+	}
+	reason, by := session.ReasonLogout, "new sign-in"
+	switch {
+	case st.Renew && old.Subject == id.Subject:
+		reason, by = session.ReasonRenewed, "renewal"
+	case st.Renew:
+		by = "another user signed in at renewal"
+	}
+	if err := g.sessions.End(r.Context(), old, reason); err != nil {
+		return old.Subject, err
+	}
+	g.auditSignOut(r, reason, res.Session.Subject, old.ID, by)
+	return old.Subject, nil
 }
 
 // groupsOf reads the user's groups from the configured claim.

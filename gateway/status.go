@@ -9,19 +9,25 @@ import (
 
 // statusBody is the JSON of /status and /activity.
 type statusBody struct {
-	Authenticated      bool              `json:"authenticated"`
-	Now                int64             `json:"now"`
-	IdleExpiresAt      int64             `json:"idle_expires_at"`
-	AbsoluteExpiresAt  int64             `json:"absolute_expires_at,omitempty"`
-	IdleTimeout        int64             `json:"idle_timeout"`
-	WarnBefore         int64             `json:"warn_before"`
-	AbsoluteWarnBefore int64             `json:"absolute_warn_before"`
-	LastActivity       int64             `json:"last_activity"`
-	Name               string            `json:"name"`
-	CSRF               string            `json:"csrf"`
-	SignedOutURL       string            `json:"signed_out_url"`
-	LogoutURL          string            `json:"logout_url"`
-	Texts              map[string]string `json:"texts,omitempty"`
+	Authenticated      bool   `json:"authenticated"`
+	Now                int64  `json:"now"`
+	IdleExpiresAt      int64  `json:"idle_expires_at"`
+	AbsoluteExpiresAt  int64  `json:"absolute_expires_at,omitempty"`
+	IdleTimeout        int64  `json:"idle_timeout"`
+	WarnBefore         int64  `json:"warn_before"`
+	AbsoluteWarnBefore int64  `json:"absolute_warn_before"`
+	LastActivity       int64  `json:"last_activity"`
+	Name               string `json:"name"`
+	CSRF               string `json:"csrf"`
+	SignedOutURL       string `json:"signed_out_url"`
+	LogoutURL          string `json:"logout_url"`
+	// RenewURL is set when the absolute warning offers "Continue session"
+	// (renew_in_place): the banner opens it with rd and popup=1.
+	RenewURL string `json:"renew_url,omitempty"`
+	// RescueToken lets this browser's pages hand over typed input as the
+	// session ends (rescue on).
+	RescueToken string            `json:"rescue_token,omitempty"`
+	Texts       map[string]string `json:"texts,omitempty"`
 	// Account is present when account_menu is on: what the account button shows.
 	Account *accountBody `json:"account,omitempty"`
 }
@@ -51,6 +57,9 @@ func (g *Gateway) status(res session.CheckResult) statusBody {
 	}
 	if !res.AbsoluteDeadline.IsZero() {
 		b.AbsoluteExpiresAt = res.AbsoluteDeadline.UnixMilli()
+		if g.cfg.RenewInPlaceEnabled() {
+			b.RenewURL = g.endpoint("renew")
+		}
 	}
 	if g.cfg.AccountMenu {
 		b.Account = &accountBody{Name: res.Session.Name, DevicesURL: g.endpoint("sessions")}
@@ -117,7 +126,9 @@ func (g *Gateway) handleStatus(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, res, ok := g.bannerSession(w, r); ok {
-		g.writeJSON(w, http.StatusOK, g.status(res))
+		b := g.status(res)
+		b.RescueToken = g.rescueToken(r)
+		g.writeJSON(w, http.StatusOK, b)
 	}
 	return nil
 }
@@ -142,7 +153,9 @@ func (g *Gateway) handleActivity(w http.ResponseWriter, r *http.Request) error {
 	}
 	// only now, with the token checked, does the request count as activity
 	if res, ok = g.bannerCheck(w, r, ref, true); ok {
-		g.writeJSON(w, http.StatusOK, g.status(res))
+		b := g.status(res)
+		b.RescueToken = g.rescueToken(r)
+		g.writeJSON(w, http.StatusOK, b)
 	}
 	return nil
 }

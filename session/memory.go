@@ -18,12 +18,13 @@ type MemoryStore struct {
 	tombstoneTTL tombstoneTTL
 
 	mu         sync.Mutex
-	sessions   map[string]*memEntry         // by session ID
-	users      map[string]map[string]bool   // userKey → session IDs
-	tombstones map[string]memTombstone      // ended sessions' reasons
-	names      map[string]map[string]string // user directory: kind and normalized name → userKey → subject
-	onceKeys   map[string]time.Time         // Once keys → expiry
-	settings   map[string]string            // runtime settings
+	sessions   map[string]*memEntry            // by session ID
+	users      map[string]map[string]bool      // userKey → session IDs
+	tombstones map[string]memTombstone         // ended sessions' reasons
+	names      map[string]map[string]string    // user directory: kind and normalized name → userKey → subject
+	onceKeys   map[string]time.Time            // Once keys → expiry
+	settings   map[string]string               // runtime settings
+	rescues    map[string]map[string]memRescue // userKey → slot → rescued work
 
 	// background runs the sweeper; Close stops it
 	background *background.Group
@@ -57,6 +58,7 @@ func NewMemoryStore(opts Options, sweepEvery time.Duration) *MemoryStore {
 		names:      make(map[string]map[string]string),
 		onceKeys:   make(map[string]time.Time),
 		settings:   make(map[string]string),
+		rescues:    make(map[string]map[string]memRescue),
 		background: background.New(),
 	}
 	m.tombstoneTTL.raise(opts.TombstoneTTL)
@@ -259,6 +261,16 @@ func (m *MemoryStore) Sweep() {
 	for k, exp := range m.onceKeys {
 		if !now.Before(exp) {
 			delete(m.onceKeys, k)
+		}
+	}
+	for user, slots := range m.rescues {
+		for name, r := range slots {
+			if !now.Before(r.expires) {
+				delete(slots, name)
+			}
+		}
+		if len(slots) == 0 {
+			delete(m.rescues, user)
 		}
 	}
 }

@@ -12,6 +12,7 @@ const (
 	ReasonElsewhere   Reason = "elsewhere"   // too many sessions: a newer sign-in replaced it
 	ReasonBackchannel Reason = "backchannel" // the provider signed the user out
 	ReasonAdmin       Reason = "admin"       // a manager revoked the user's sessions
+	ReasonRenewed     Reason = "renewed"     // the user re-authenticated: a new session replaced it
 	ReasonEnded       Reason = "ended"       // gone for a reason the store no longer knows
 )
 
@@ -19,7 +20,7 @@ const (
 func (r Reason) Valid() bool {
 	switch r {
 	case ReasonIdle, ReasonAbsolute, ReasonLogout, ReasonRevoked, ReasonElsewhere,
-		ReasonBackchannel, ReasonAdmin, ReasonEnded:
+		ReasonBackchannel, ReasonAdmin, ReasonRenewed, ReasonEnded:
 		return true
 	}
 	return false

@@ -44,7 +44,9 @@ type RedisStore struct {
 	end    *redis.Script
 	list   *redis.Script
 	sid    *redis.Script
-	health *storeHealth
+	// rescueKeep and rescueTake keep and take a user's rescued work
+	rescueKeep, rescueTake *redis.Script
+	health                 *storeHealth
 	// tombstone is opts.TombstoneTTL, raised by later configurations.
 	tombstone tombstoneTTL
 }
@@ -75,6 +77,9 @@ func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 		end:    onUser(endLua),
 		list:   onUser(listLua),
 		sid:    redis.NewScript(clockLua + sidLua),
+
+		rescueKeep: redis.NewScript(clockLua + rescueKeepLua),
+		rescueTake: redis.NewScript(clockLua + rescueTakeLua),
 	}
 	r.tombstone.raise(opts.TombstoneTTL)
 	return r

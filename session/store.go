@@ -100,11 +100,12 @@ type SharedState interface {
 }
 
 // Store is a whole session store, as the memory and Redis stores implement
-// it: the three roles above and Close.
+// it: the roles above, Rescues (rescue.go) and Close.
 type Store interface {
 	Sessions
 	Directory
 	SharedState
+	Rescues
 	// Close releases the store's resources.
 	Close() error
 }

@@ -18,7 +18,10 @@
     absoluteMessage: "Your session ends at {time} — in {countdown}. Save your work.",
     continueButton: "Continue session",
     logoutButton: "Log out now",
-    announce: "You will be signed out in {countdown}."
+    announce: "You will be signed out in {countdown}.",
+    renewBlocked: "The sign-in window did not open (pop-ups may be blocked).",
+    renewClosed: "The sign-in window was closed before you signed in.",
+    signInHereButton: "Sign in here"
   };
 
   var st = null;          // last /status body
@@ -281,18 +284,23 @@
     wrap.className = "wrap";
     wrap.innerHTML =
       '<div class="box" role="alertdialog" aria-modal="false" aria-labelledby="sg-title" aria-describedby="sg-msg">' +
-      '<h2 id="sg-title"></h2><p id="sg-msg"></p>' +
+      '<h2 id="sg-title"></h2><p id="sg-msg"></p><p class="note" id="sg-note" role="status" hidden></p>' +
       '<div class="actions"><button type="button" id="sg-continue"></button>' +
+      '<button type="button" id="sg-here" hidden></button>' +
       '<button type="button" class="secondary" id="sg-logout"></button></div>' +
       '<div class="sr" aria-live="polite" id="sg-live"></div></div>';
     root.appendChild(wrap);
     (document.documentElement || document.body).appendChild(host);
     var q = function (id) { return root.getElementById(id); };
-    q("sg-continue").addEventListener("click", function () { report(true); hide(); });
+    q("sg-continue").addEventListener("click", function () {
+      if (mode === "absolute") { renewInPlace(); return; }
+      report(true); hide();
+    });
+    q("sg-here").addEventListener("click", renewHere);
     q("sg-logout").addEventListener("click", function () { logout(false); });
     root.addEventListener("keydown", function (e) { if (e.key === "Escape" && mode === "idle") { report(true); hide(); } });
     return { host: host, root: root, box: wrap.firstChild, title: q("sg-title"), msg: q("sg-msg"),
-             cont: q("sg-continue"), out: q("sg-logout"), live: q("sg-live") };
+             cont: q("sg-continue"), out: q("sg-logout"), live: q("sg-live"), note: q("sg-note"), here: q("sg-here") };
   }
 
   function show(kind) {
@@ -304,13 +312,15 @@
     ui.title.textContent = kind === "idle" ? T.idleTitle : T.absoluteTitle;
     ui.cont.textContent = T.continueButton;
     ui.out.textContent = T.logoutButton;
-    ui.cont.style.display = kind === "idle" ? "" : "none";
+    ui.cont.style.display = kind === "idle" || (st && st.renew_url) ? "" : "none";
+    ui.here.textContent = T.signInHereButton;
+    if (first) { ui.note.hidden = true; ui.here.hidden = true; }
     ui.host.style.setProperty("display", "block", "important");
     render();
     if (first) {
       lastAnnounced = -1;
       restoreFocus = document.activeElement;
-      (kind === "idle" ? ui.cont : ui.out).focus({ preventScroll: true });
+      (kind === "idle" || (st && st.renew_url) ? ui.cont : ui.out).focus({ preventScroll: true });
     }
     clearInterval(tick);
     tick = setInterval(render, 1000);
@@ -351,6 +361,68 @@
     if (restoreFocus && restoreFocus.focus) { try { restoreFocus.focus({ preventScroll: true }); } catch (e) {} }
     restoreFocus = null;
   }
+
+  // "Continue session" at the absolute warning (renew_in_place): the person
+  // signs in again in a small window; the page, its scroll position and its
+  // unsaved input stay. The window's last page tells every banner of the
+  // site how it went (onRenewed). A blocked or closed window leaves a note
+  // and "Sign in here", a renewal in the page's own window.
+  var renewWin = null, renewWatch = null;
+  function pagePath() {
+    try { return window.top.location.pathname + window.top.location.search; } catch (e) { return location.pathname + location.search; }
+  }
+  function renewInPlace() {
+    if (!st || !st.renew_url) return;
+    var before = st.absolute_expires_at;
+    var w = null;
+    try {
+      w = window.open(st.renew_url + "?popup=1&rd=" + encodeURIComponent(pagePath()), "sessiongate-renew",
+                      "popup,width=520,height=700");
+    } catch (e) { w = null; }
+    if (!w) { renewProblem(T.renewBlocked); return; }
+    renewWin = w;
+    clearInterval(renewWatch);
+    renewWatch = setInterval(function () {
+      var closed = true;
+      try { closed = !renewWin || renewWin.closed; } catch (e) { closed = true; }
+      if (!closed) return;
+      clearInterval(renewWatch);
+      renewWin = null;
+      // the server says whether the window renewed the session before closing
+      request("GET", "/status", function (status, body, started) {
+        handle(status, body, started);
+        if (status === 200 && body && body.absolute_expires_at === before && mode === "absolute") renewProblem(T.renewClosed);
+      });
+    }, 500);
+  }
+  function renewProblem(text) {
+    if (!ui) return;
+    ui.note.textContent = text;
+    ui.note.hidden = false;
+    ui.here.hidden = false;
+    ui.here.focus({ preventScroll: true });
+  }
+  function renewHere() {
+    if (!st || !st.renew_url) return;
+    var target = st.renew_url + "?rd=" + encodeURIComponent(pagePath());
+    try { window.top.location.href = target; } catch (e) { location.href = target; }
+  }
+  function onRenewed(m) {
+    if (!m || m.type !== "sessiongate-renewed") return;
+    if (renewWin) { clearInterval(renewWatch); renewWin = null; }
+    if (!m.sameUser) {
+      // another person signed in: nothing of the first person's page stays
+      try { window.top.location.replace(window.top.location.href); } catch (e) { location.replace(location.href); }
+      return;
+    }
+    if (ui) { ui.note.hidden = true; ui.here.hidden = true; }
+    st = null;
+    try { sessionStorage.removeItem("sessiongate.csrf"); } catch (e) { /* storage off */ }
+    refresh();
+  }
+  window.addEventListener("message", function (e) {
+    if (e.origin === location.origin) onRenewed(e.data);
+  });
 
   // Log out (or Switch user): a fetch, then the top window goes where the
   // server says (the provider's logout, then the signed-out page). A form
@@ -416,6 +488,7 @@
   if (channel) {
     channel.onmessage = function (e) {
       var m = e.data || {};
+      if (m.type === "sessiongate-renewed") { onRenewed(m); return; }
       if (m.type === "reported") lastReport = Math.max(lastReport, m.at);
       if (m.type === "status" && m.status) {
         if (m.lastReport) lastReport = Math.max(lastReport, m.lastReport);

@@ -30,8 +30,9 @@ func ChromiumPath(t testing.TB) string {
 }
 
 // New starts a headless Chromium with a fresh profile and returns a context
-// for its first tab. The browser is stopped when the test ends.
-func New(t testing.TB) context.Context {
+// for its first tab; extra options (flags) are added to the usual ones. The
+// browser is stopped when the test ends.
+func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath(t)),
@@ -52,6 +53,7 @@ func New(t testing.TB) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1024, 768),
 	}
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelC(); cancelA() })
