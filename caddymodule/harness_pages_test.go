@@ -14,7 +14,9 @@ x.setRequestHeader("X-Requested-With","XMLHttpRequest");x.onload=function(){n++;
 </body></html>`},
 	// a note being typed on a long page, as in a chart
 	"/note": {body: `<!doctype html><html><head><title>Note</title></head><body><h1>Progress note</h1>
-<textarea id="note" name="note" rows="6" cols="60"></textarea><div style="height:3000px">chart</div></body></html>`},
+<textarea id="note" name="note" rows="6" cols="60"></textarea>
+<input type="password" id="pin" name="pin"><input type="hidden" name="chart" value="c-17">
+<div style="height:3000px">chart</div></body></html>`},
 	"/frame-note": {body: `<!doctype html><html><head><title>note frame</title></head><body>
 <textarea id="note" name="note"></textarea><div style="height:2000px">chart</div></body></html>`},
 	"/note-frameset": {body: `<!doctype html><html><head><title>Frames</title></head>
@@ -34,7 +36,7 @@ div { font-size: 2px; } button { width: 1px !important; height: 1px !important; 
 </style></head><body><div>app</div></body></html>`},
 	// a strict nonce-based policy; the app's own script must keep working
 	"/strict-csp": {headers: map[string]string{"Content-Security-Policy": "default-src 'none'; script-src 'nonce-app123' 'strict-dynamic'; style-src 'self'; base-uri 'none'"},
-		body: `<!doctype html><html><head><title>Strict</title><script nonce="app123">document.addEventListener("DOMContentLoaded",function(){document.body.setAttribute("data-app-ran","yes");});</script></head><body><p>strict</p></body></html>`},
+		body: `<!doctype html><html><head><title>Strict</title><script nonce="app123">document.addEventListener("DOMContentLoaded",function(){document.body.setAttribute("data-app-ran","yes");});</script></head><body><p>strict</p><textarea id="note" name="note"></textarea></body></html>`},
 	// forms may only go to the app itself: the banner's sign-out must still reach the provider
 	"/form-action-csp": {headers: map[string]string{"Content-Security-Policy": "form-action 'self'; script-src 'self'"},
 		body: `<!doctype html><html><head><title>Forms</title></head><body><p>forms</p></body></html>`},

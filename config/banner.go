@@ -35,15 +35,23 @@ type BannerTexts struct {
 	// SignInHereButton signs in again in the page's own window after either.
 	// Default "Sign in here".
 	SignInHereButton string `json:"sign_in_here_button,omitempty"`
+	// RescueNotice is shown when a page's fields are refilled with what the
+	// person had typed before a sign-out (rescue). Default "We kept what you
+	// had typed."
+	RescueNotice string `json:"rescue_notice,omitempty"`
+	// UndoButton empties the refilled fields again. Default "Undo".
+	UndoButton string `json:"undo_button,omitempty"`
 }
 
 // bannerTextNames are the Caddyfile names of the banner texts.
 var bannerTextNames = []string{"idle_title", "idle_message", "absolute_title", "absolute_message",
-	"continue_button", "logout_button", "announce", "renew_blocked", "renew_closed", "sign_in_here_button"}
+	"continue_button", "logout_button", "announce", "renew_blocked", "renew_closed", "sign_in_here_button",
+	"rescue_notice", "undo_button"}
 
 // bannerScriptNames are the banner script's names of the texts, in the same order.
 var bannerScriptNames = []string{"idleTitle", "idleMessage", "absoluteTitle", "absoluteMessage",
-	"continueButton", "logoutButton", "announce", "renewBlocked", "renewClosed", "signInHereButton"}
+	"continueButton", "logoutButton", "announce", "renewBlocked", "renewClosed", "signInHereButton",
+	"rescueNotice", "undoButton"}
 
 // MaxBannerTextLength bounds each banner text, in bytes.
 const MaxBannerTextLength = 500
@@ -74,6 +82,10 @@ func (b *BannerTexts) Set(name, value string) error {
 		b.RenewClosed = value
 	case "sign_in_here_button":
 		b.SignInHereButton = value
+	case "rescue_notice":
+		b.RescueNotice = value
+	case "undo_button":
+		b.UndoButton = value
 	default:
 		return optionErrorf("banner", "unknown text %q (known: %s)", name, strings.Join(bannerTextNames, ", "))
 	}
@@ -94,7 +106,7 @@ func (b BannerTexts) validate() error {
 // fields returns the texts in the order of bannerTextNames.
 func (b BannerTexts) fields() []string {
 	return []string{b.IdleTitle, b.IdleMessage, b.AbsoluteTitle, b.AbsoluteMessage, b.ContinueButton, b.LogoutButton,
-		b.Announce, b.RenewBlocked, b.RenewClosed, b.SignInHereButton}
+		b.Announce, b.RenewBlocked, b.RenewClosed, b.SignInHereButton, b.RescueNotice, b.UndoButton}
 }
 
 func checkBannerText(name, value string) error {
