@@ -158,18 +158,25 @@ func TestBrowserRenewAnotherPersonReloadsThePage(t *testing.T) {
 // Chromium's own pop-up blocker, which refuses window.open without a user
 // activation (a click a script made) — the banner says so and offers Sign
 // in here, a renewal in the page's own window that comes back to the same
-// page with a new session.
+// page with a new session and the note typed before it (the rescue).
 func TestBrowserRenewPopupBlocked(t *testing.T) {
 	st := startStack(t, renewSite)
 	ctx := newChrome(t)
 	base := st.sites["web"]
 	browserSignIn(t, ctx, base, "/note")
+	run(t, ctx, chromedp.SendKeys(chromedp.CSS(`#note`), "typed before Sign in here"))
+	// typing gave the page a user activation, which lets pop-ups through
+	// for about 5 s: the script's click below must come after it expired
+	waitJS(t, ctx, `!navigator.userActivation.isActive`, 10*time.Second, "the typing's user activation to expire")
 	before := serverStatus(t, ctx)
 	b := renewBanner{doc: "document"}
 	waitJS(t, ctx, `(function(){var r=`+b.root()+`;var c=r&&r.getElementById("sg-continue");return !!c&&getComputedStyle(c).display!=="none"})()`,
 		10*time.Second, "Continue session on the absolute warning")
 	eval[bool](t, ctx, `(function(){`+b.root()+`.getElementById("sg-continue").click();return true})()`)
 	renewNoteThenSignInHere(t, ctx, b, "did not open")
+	// Sign in here left the page: the rescue brings the note back
+	waitJS(t, ctx, `document.getElementById("note").value==="typed before Sign in here"`, 10*time.Second,
+		"the note refilled after Sign in here")
 	after := serverStatus(t, ctx)
 	if after["absolute_expires_at"].(float64) <= before["absolute_expires_at"].(float64)+1000 {
 		t.Fatalf("no new absolute window after Sign in here: %v → %v", before["absolute_expires_at"], after["absolute_expires_at"])

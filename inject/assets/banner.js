@@ -512,6 +512,7 @@
   }
   function renewHere() {
     if (!st || !st.renew_url) return;
+    rescueTyped("absolute"); // the page is left: its unsaved input waits for the same person
     var target = st.renew_url + "?rd=" + encodeURIComponent(pagePath());
     try { window.top.location.href = target; } catch (e) { location.href = target; }
   }
