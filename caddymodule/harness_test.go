@@ -44,6 +44,10 @@ func newUpstream(t *testing.T) *upstream {
 		if serveStream(w, r) {
 			return
 		}
+		if r.Method == http.MethodPost && r.URL.Path == "/notes" {
+			serveSaveNote(w, r)
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"queue":[]}`)

@@ -14,13 +14,16 @@ import (
 const maxFormBytes = 16 << 10
 
 // endpointHandler names the handler of an endpoint: each flow lives in its
-// own file — sign-in (signin.go), renewal in place (renew.go), rescued input (rescue.go), sign-out (signout.go, signedout.go), the
+// own file — sign-in (signin.go), renewal in place (renew.go), rescued input (rescue.go) and forms
+// (rescue_sent.go), sign-out (signout.go, signedout.go), the
 // banner's status and activity (status.go), the banner script (assets.go),
 // My devices (devices.go), the admin page (admin.go) and back-channel logout
 // (backchannel.go). A handler returns an *Error for the server's error
 // handling (see refuse), or nil when it has answered. nil: no such endpoint.
-func (g *Gateway) endpointHandler(name string) func(http.ResponseWriter, *http.Request) error {
+func (g *Gateway) endpointHandler(name string, next Next) func(http.ResponseWriter, *http.Request) error {
 	switch name {
+	case "resend":
+		return g.resendHandler(next)
 	case "login":
 		return g.handleLogin
 	case "callback":
@@ -55,9 +58,9 @@ func (g *Gateway) endpointHandler(name string) func(http.ResponseWriter, *http.R
 // canonical endpoint paths answer (not, for example, /.sessiongate%2Fstatus
 // or /%2esessiongate/status); everything else under the prefix is 404 and
 // is never passed to the app.
-func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request) error {
+func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request, next Next) error {
 	name, ok := strings.CutPrefix(r.URL.Path, g.prefix+"/")
-	handle := g.endpointHandler(name)
+	handle := g.endpointHandler(name, next)
 	if !ok || r.URL.RawPath != "" || handle == nil {
 		return g.notFound(w, r)
 	}

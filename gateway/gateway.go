@@ -129,11 +129,12 @@ func (g *Gateway) Close() {
 // that is passed to next only with a valid session.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) (err error) {
 	if g.isGatewayPath(r.URL.Path) {
-		return g.serveEndpoint(w, r)
+		return g.serveEndpoint(w, r, next)
 	}
 	g.stripIdentityHeaders(r)
 	ref, ok := g.readSessionCookie(r)
 	if !ok {
+		g.keepSentForm(w, r)
 		return g.unauthenticated(w, r)
 	}
 	res, err := g.check(r, ref, g.isActivity(r))
@@ -142,6 +143,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) (
 		return g.storeUnavailable(w, r)
 	}
 	if !res.Valid {
+		g.keepSentForm(w, r)
 		g.ended(w, r, res.Reason)
 		return nil
 	}
