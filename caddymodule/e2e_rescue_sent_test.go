@@ -183,4 +183,3 @@ func csrfOf(t *testing.T, b *browser) string {
 	}
 	return csrf
 }
-
