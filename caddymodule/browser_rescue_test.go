@@ -2,6 +2,7 @@ package caddymodule_test
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,4 +147,36 @@ return !!n&&n.value==="Vitals stable, continue plan"})()`, 10*time.Second, "the 
 	if !strings.Contains(eval[string](t, ctx, `location.pathname`), "note-frameset") {
 		t.Fatal("not on the frameset")
 	}
+}
+
+// TestBrowserRescueSentForm: the person's session is ended from another
+// device while they type a note; their Save arrives after the end. The
+// signed-out page explains; after signing in again the gateway asks "You
+// were signed out before this was sent", and Send it now saves the note.
+func TestBrowserRescueSentForm(t *testing.T) {
+	st := startStack(t, site{name: "web", extra: "idle_timeout 5m\n\t\twarn_before 1m"})
+	ctx := newChrome(t)
+	browserSignIn(t, ctx, st.sites["web"], "/notes-form")
+	run(t, ctx, chromedp.SendKeys(chromedp.CSS(`#note`), "Allergy: penicillin (rash)"))
+	// another device of the same person signs out every other device
+	other := st.newBrowser("web")
+	expectApp(t, other.signIn("/chart", "alice", "pw-alice"), "/chart")
+	_, csrf := other.page("/.sessiongate/sessions")
+	readBody(t, other.post("/.sessiongate/sessions", url.Values{"csrf": {csrf}, "action": {"end_others"}}))
+	// Save, before the banner's next status check could notice
+	run(t, ctx, chromedp.Click(chromedp.CSS(`#save`)))
+	waitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"&&location.search.includes("reason=revoked")&&document.readyState==="complete"`,
+		10*time.Second, "the signed-out page (ended from another device)")
+	run(t, ctx, chromedp.Click(chromedp.CSS(`#signin`)))
+	run(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "pw-alice"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+	)
+	waitJS(t, ctx, `location.pathname==="/.sessiongate/resend"&&document.body.innerText.indexOf("You were signed out before this was sent")>=0`,
+		10*time.Second, "the question about the kept form")
+	run(t, ctx, chromedp.Click(chromedp.CSS(`#send`)))
+	waitJS(t, ctx, `(function(){var p=document.getElementById("saved");return !!p&&p.textContent==="Saved note: Allergy: penicillin (rash) (patient p-17)"})()`,
+		10*time.Second, "the app's answer to the note sent again")
 }

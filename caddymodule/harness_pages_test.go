@@ -21,6 +21,10 @@ x.setRequestHeader("X-Requested-With","XMLHttpRequest");x.onload=function(){n++;
 <textarea id="note" name="note"></textarea><div style="height:2000px">chart</div></body></html>`},
 	"/note-frameset": {body: `<!doctype html><html><head><title>Frames</title></head>
 <frameset cols="20%,80%"><frame name="nav" src="/frame-nav"><frame name="main" src="/frame-note"></frameset></html>`},
+	// the note form: Save posts it to the app
+	"/notes-form": {body: `<!doctype html><html><head><title>Notes</title></head><body><form method="post" action="/notes">
+<input type="hidden" name="patient" value="p-17"><textarea id="note" name="note"></textarea>
+<button type="submit" id="save">Save</button></form></body></html>`},
 	"/form": {body: `<!doctype html><html><head><title>Form</title></head><body><input id="q" autofocus></body></html>`},
 	"/frameset": {body: `<!doctype html><html><head><title>Frames</title></head>
 <frameset cols="25%,75%"><frame name="nav" src="/frame-nav"><frame name="main" src="/frame-main"></frameset></html>`},
