@@ -79,6 +79,18 @@ func TestDemoAsPrintedInChromium(t *testing.T) {
 		t.Errorf("signed out at %s, not on the printed %s", u, printed)
 	}
 
+	// a note typed but not saved when the idle limit passes is back after
+	// signing in again (typed-input rescue)
+	browsertest.Run(t, ctx, chromedp.Navigate(printed+"notes"))
+	signInAt(t, ctx, printed, "clinician", "demo")
+	browsertest.Run(t, ctx, chromedp.SendKeys(chromedp.CSS(`input[name=note]`), "Call the lab about the potassium"))
+	browsertest.WaitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"&&location.search.includes("reason=idle")&&document.readyState==="complete"`,
+		25*time.Second, "the signed-out page at the idle limit")
+	browsertest.Run(t, ctx, chromedp.Click(chromedp.CSS(`#signin`)))
+	signInAt(t, ctx, printed, "clinician", "demo")
+	browsertest.WaitJS(t, ctx, `location.pathname==="/notes"&&document.querySelector("input[name=note]").value==="Call the lab about the potassium"`,
+		10*time.Second, "the note typed before the idle limit, back on /notes")
+
 	// the other names a person may type for the same address
 	others := []string{"http://127.0.0.1:8080/"}
 	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
