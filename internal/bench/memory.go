@@ -43,6 +43,8 @@ type MemoryResult struct {
 	// of its session record, SignedInCookie the length of the sealed session
 	// cookie that carries the display claims instead.
 	SignedInHashBytes, SignedInRecord, SignedInCookie int64
+	// Rescue is the memory of rescued work (issue #17), when measured.
+	Rescue *RescueMemory
 }
 
 // sessionIssuer is the issuer the synthetic sessions' user keys derive from.
@@ -168,6 +170,9 @@ func createSessions(ctx context.Context, rs *redisServer, sessions, devices, fir
 		return nil, err
 	}
 	res.DirectoryPerUser = float64(after-before) / float64(users)
+	if res.Rescue, err = measureRescues(ctx, rs, opt, baseClients); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/sessiongate/sessiongate/session"
 )
 
 // Markers delimit the harness's section of the benchmarks document.
@@ -204,6 +206,14 @@ func (r *Report) Markdown() string {
 		w(" Not in the figures: the user directory written at each sign-in (`RememberUser`: login name, "+
 			"email, subject → %.0f bytes per user, i.e. %.0f per session at %d devices).",
 			mem.DirectoryPerUser, mem.DirectoryPerUser/float64(c.Devices), c.Devices)
+		if rm := mem.Rescue; rm != nil {
+			w(" Rescued work (`rescue`, issue #17): a typed note of %d bytes sealed, kept for %s users, adds "+
+				"**%.0f bytes per kept note**; one user's rescues filled to the bound (%d pieces of 128 KiB: "+
+				"at most %d pieces and %d bytes a user) take %s bytes (MEMORY USAGE), and every piece expires "+
+				"15 minutes after it was kept.",
+				rm.NoteBytes, thousands(int64(rm.Notes)), rm.PerNote, rm.BoundPieces, session.MaxRescueSlots,
+				session.MaxRescueBytes, thousands(rm.BoundUsage))
+		}
 		if mem.SignedInHashBytes > 0 {
 			w(" For comparison, after a real sign-in through the development provider here: the user's hash "+
 				"%d B (MEMORY USAGE), its record %d B, the session cookie %d B.",
