@@ -88,6 +88,9 @@ func TestBrowserRenewInPlaceKeepsThePage(t *testing.T) {
 	base := st.sites["web"]
 	browserSignIn(t, ctx, base, "/note")
 	run(t, ctx, chromedp.SendKeys(chromedp.CSS(`#note`), "BP 128/82, follow up in two weeks"))
+	waitJS(t, ctx, bannerVisible("document"), 10*time.Second, "the absolute warning")
+	time.Sleep(300 * time.Millisecond) // the banner's entrance animation, for the screenshot
+	viewportScreenshot(t, ctx, "absolute-continue.png")
 	eval[bool](t, ctx, `window.__sameDocument = true; window.scrollTo(0, 600); true`)
 	before := serverStatus(t, ctx)
 	popup := popupWatch(ctx)
@@ -213,6 +216,9 @@ func renewNoteThenSignInHere(t *testing.T, ctx context.Context, b renewBanner, w
 	waitJS(t, ctx, `(function(){var r=`+b.root()+`;var n=r.getElementById("sg-note"),h=r.getElementById("sg-here");
 return !n.hidden&&n.textContent.indexOf(`+"`"+want+"`"+`)>=0&&!h.hidden&&getComputedStyle(h).display!=="none"})()`,
 		5*time.Second, "the banner's note ("+want+") and Sign in here")
+	if want == "did not open" {
+		viewportScreenshot(t, ctx, "absolute-blocked.png")
+	}
 	xy := eval[[]float64](t, ctx, `(function(){var c=`+b.root()+`.getElementById("sg-here").getBoundingClientRect();return [c.x+c.width/2,c.y+c.height/2]})()`)
 	run(t, ctx, chromedp.MouseClickXY(xy[0], xy[1]))
 	run(t, ctx,

@@ -73,6 +73,7 @@ func TestBrowserRescueTypedInputForTheSamePerson(t *testing.T) {
 	}
 	waitJS(t, ctx, `(function(){var r=`+noticeJS+`;return !!r&&r.querySelector("[role=status]").innerText.indexOf("We kept what you had typed")>=0})()`,
 		5*time.Second, "the notice")
+	viewportScreenshot(t, ctx, "rescue-notice.png")
 	xy := eval[[]float64](t, ctx, `(function(){var b=`+noticeJS+`.getElementById("sg-undo").getBoundingClientRect();return [b.x+b.width/2,b.y+b.height/2]})()`)
 	run(t, ctx, chromedp.MouseClickXY(xy[0], xy[1]))
 	waitJS(t, ctx, `document.getElementById("note").value===""&&!document.querySelector("sessiongate-notice")`, 5*time.Second, "Undo to empty the note and close the notice")
@@ -176,6 +177,7 @@ func TestBrowserRescueSentForm(t *testing.T) {
 	)
 	waitJS(t, ctx, `location.pathname==="/.sessiongate/resend"&&document.body.innerText.indexOf("You were signed out before this was sent")>=0`,
 		10*time.Second, "the question about the kept form")
+	screenshot(t, ctx, "resend.png")
 	run(t, ctx, chromedp.Click(chromedp.CSS(`#send`)))
 	waitJS(t, ctx, `(function(){var p=document.getElementById("saved");return !!p&&p.textContent==="Saved note: Allergy: penicillin (rash) (patient p-17)"})()`,
 		10*time.Second, "the app's answer to the note sent again")

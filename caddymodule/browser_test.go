@@ -61,13 +61,25 @@ func serverStatus(t *testing.T, ctx context.Context) map[string]any {
 	return eval[map[string]any](t, ctx, `fetch("/.sessiongate/status",{credentials:"same-origin"}).then(r=>r.json())`, chromedp.EvalAwaitPromise)
 }
 
-// screenshot saves a PNG into docs/ when SESSIONGATE_SCREENSHOTS is set.
+// screenshot saves a PNG of the page into docs/ when SESSIONGATE_SCREENSHOTS
+// is set.
 func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	saveScreenshot(t, ctx, name, chromedp.FullScreenshot(100))
+}
+
+// viewportScreenshot is screenshot of what the window shows (for long pages).
+func viewportScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	saveScreenshot(t, ctx, name, chromedp.CaptureScreenshot())
+}
+
+func saveScreenshot(t *testing.T, ctx context.Context, name string, shot chromedp.Action[[]byte]) {
 	t.Helper()
 	if os.Getenv("SESSIONGATE_SCREENSHOTS") == "" {
 		return
 	}
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	buf, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		t.Fatal(err)
 	}
