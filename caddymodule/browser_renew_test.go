@@ -78,7 +78,8 @@ func popupWatch(ctx context.Context) <-chan target.ID {
 // TestBrowserRenewInPlaceKeepsThePage: at the absolute warning, Continue
 // session opens the provider in a small window; the same person signs in
 // there and the page stays as it was — the note typed but not saved, the
-// scroll position, the page itself (no reload) — while the session is new,
+// scroll position, the page itself (no reload) — the warning goes away in
+// another tab of the site too, while the session is new,
 // with a new absolute window, and the audit log says the old one was
 // renewed.
 func TestBrowserRenewInPlaceKeepsThePage(t *testing.T) {
@@ -92,12 +93,21 @@ func TestBrowserRenewInPlaceKeepsThePage(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the banner's entrance animation, for the screenshot
 	viewportScreenshot(t, ctx, "absolute-continue.png")
 	eval[bool](t, ctx, `window.__sameDocument = true; window.scrollTo(0, 600); true`)
+	// a second tab of the site, which shows the warning too
+	tab2, cancel2 := chromedp.NewContext(ctx)
+	defer cancel2()
+	if err := chromedp.Do(tab2); err != nil { // opens the tab; no timeout on this first call
+		t.Fatal(err)
+	}
+	run(t, tab2, chromedp.Navigate(base+"/patients"))
+	waitJS(t, tab2, bannerVisible("document"), 10*time.Second, "the absolute warning in the second tab")
 	before := serverStatus(t, ctx)
 	popup := popupWatch(ctx)
 	b := renewBanner{doc: "document"}
 	b.clickContinue(t, ctx)
 	signInAtPopup(t, ctx, popup, "alice", "pw-alice")
 	waitJS(t, ctx, `!(`+bannerVisible("document")+`)`, 10*time.Second, "the banner to go away after the renewal")
+	waitJS(t, tab2, `!(`+bannerVisible("document")+`)`, 10*time.Second, "the second tab's banner to go away too")
 	after := serverStatus(t, ctx)
 	if after["authenticated"] != true || after["absolute_expires_at"].(float64) <= before["absolute_expires_at"].(float64)+1000 {
 		t.Fatalf("no new absolute window: before %v, after %v", before["absolute_expires_at"], after["absolute_expires_at"])

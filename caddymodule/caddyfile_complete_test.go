@@ -53,6 +53,9 @@ clinic.example {
 		absolute_timeout_choices 10h 24h 7d
 		provider_logout off
 		account_menu
+		renew_in_place off
+		rescue off
+		error_pages caddy
 	}
 }
 `
@@ -114,6 +117,9 @@ clinic.example {
 		{"absolute_timeout_choices", fmt.Sprint(s.AbsoluteTimeoutChoices), "[10h0m0s 24h0m0s 168h0m0s]"},
 		{"provider_logout", s.ProviderLogoutEnabled(), false},
 		{"account_menu", s.AccountMenu, true},
+		{"renew_in_place", s.RenewInPlaceEnabled(), false},
+		{"rescue", s.RescueEnabled(), false},
+		{"error_pages", s.ErrorPages, config.ErrorPagesCaddy},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -128,7 +134,7 @@ clinic.example {
 	for _, f := range []string{"issuer", "client_id", "client_secret", "scopes", "cookie_secrets", "store",
 		"idle_timeout", "absolute_timeout", "warn_before", "absolute_warn_before", "activity",
 		"identity_headers", "path_prefix", "max_sessions", "groups_claim", "policies", "admin_group",
-		"absolute_timeout_choices", "provider_logout", "account_menu"} {
+		"absolute_timeout_choices", "provider_logout", "account_menu", "renew_in_place", "rescue", "error_pages"} {
 		if _, ok := fields[f]; !ok {
 			t.Errorf("session_gate JSON has no %q: %s", f, raw)
 		}

@@ -122,6 +122,44 @@ func TestSentFormKeptAndSentAgain(t *testing.T) {
 	}
 }
 
+// TestSentFormDiscard: Discard forgets the kept form without sending it and
+// goes back to the page it was sent from.
+func TestSentFormDiscard(t *testing.T) {
+	st := startStack(t, rescueSentSite)
+	b := st.newBrowser("web")
+	hdr := formHeaders(b)
+	hdr["Referer"] = b.base + "/notes-form"
+	saveAfterTheEnd(t, b, hdr, strings.NewReader(url.Values{"note": {"draft to throw away"}}.Encode()))
+	final := b.signIn("/chart", "alice", "pw-alice")
+	page := readBody(t, final)
+	csrf := csrfFieldRE.FindStringSubmatch(page)
+	if final.Request.URL.Path != "/.sessiongate/resend" || csrf == nil {
+		t.Fatalf("after signing in again: %s", final.Request.URL)
+	}
+	posts := st.app.hits.Load()
+	resp, err := b.noRedirects().Do(func() *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, b.base+"/.sessiongate/resend",
+			strings.NewReader(url.Values{"csrf": {csrf[1]}, "action": {"discard"}}.Encode()))
+		for k, v := range formHeaders(b) {
+			req.Header.Set(k, v)
+		}
+		return req
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBody(t, resp)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/notes-form" {
+		t.Fatalf("Discard: %s to %q, want 303 to /notes-form", resp.Status, resp.Header.Get("Location"))
+	}
+	if st.app.hits.Load() != posts {
+		t.Fatal("Discard sent the form to the app")
+	}
+	if body, _ := b.page("/.sessiongate/resend"); strings.Contains(body, "Send it now") {
+		t.Fatal("the discarded form is still offered")
+	}
+}
+
 // TestSentFormNotKept: a cross-site POST, a POST without Fetch Metadata or
 // Origin, and a body over 1 MiB are never kept; a kept form is discarded
 // when another person signs in, and never offered to anybody afterwards.
