@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sessiongate/sessiongate/internal/browsertest"
@@ -221,4 +222,52 @@ func (p *printedProcess) interrupt(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("did not stop within 15s of Ctrl-C")
 	}
+}
+
+// TestDemoContinueAtTheTimeLimit is the demo's other promise: a note typed
+// on /notes, the time-limit warning, Continue session, a sign-in in the
+// small window — and the page and the note are untouched while the session
+// has a new time limit. The README's demo line, as printed, with a 20 s
+// time limit (its warning comes 10 s before).
+func TestDemoContinueAtTheTimeLimit(t *testing.T) {
+	ctx := browsertest.New(t)
+	line, err := readme.Find(filepath.Join("..", "..", "README.md"), readme.DemoPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := startPrinted(t, line+" --idle 20s --warn 5s --absolute 20s")
+	printed := demo.waitFor(t, regexp.MustCompile(`Open\s+(http://\S+)`), 8*time.Minute)
+	browsertest.Run(t, ctx, chromedp.Navigate(printed+"notes"))
+	signInAt(t, ctx, printed, "clinician", "demo")
+	browsertest.Run(t, ctx, chromedp.SendKeys(chromedp.CSS(`input[name=note]`), "Recheck BP at 4 pm"))
+	browsertest.Eval[bool](t, ctx, `window.__sameDocument = true; true`)
+	browsertest.WaitJS(t, ctx, browsertest.BannerVisible("document"), 15*time.Second, "the time-limit warning")
+	before := browsertest.Eval[map[string]any](t, ctx, `fetch("/.sessiongate/status",{credentials:"same-origin"}).then(r=>r.json())`, chromedp.EvalAwaitPromise)
+	popup := chromedp.WaitNewTarget(ctx, func(info *target.Info) bool { return info.Type == "page" })
+	browsertest.ClickBannerButton(t, ctx, "sg-continue")
+	var id target.ID
+	select {
+	case id = <-popup:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Continue session opened no sign-in window")
+	}
+	pctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id))
+	t.Cleanup(cancel) // cancelling closes the window, which closes itself
+	browsertest.Run(t, pctx,
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), "clinician"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "demo"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+	)
+	browsertest.WaitJS(t, ctx, "!"+browsertest.BannerVisible("document"), 10*time.Second, "the warning to go away after the sign-in")
+	after := browsertest.Eval[map[string]any](t, ctx, `fetch("/.sessiongate/status",{credentials:"same-origin"}).then(r=>r.json())`, chromedp.EvalAwaitPromise)
+	b, _ := before["absolute_expires_at"].(float64)
+	a, _ := after["absolute_expires_at"].(float64)
+	if a <= b+1000 {
+		t.Fatalf("no new time limit: %v → %v", b, a)
+	}
+	if !browsertest.Eval[bool](t, ctx, `window.__sameDocument===true&&location.pathname==="/notes"&&document.querySelector("input[name=note]").value==="Recheck BP at 4 pm"`) {
+		t.Fatal("the page or the note did not stay as they were")
+	}
+	demo.interrupt(t)
 }
