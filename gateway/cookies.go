@@ -171,7 +171,7 @@ func (g *Gateway) stripGatewayCookies(r *http.Request) {
 func isGatewayCookie(name string) bool {
 	name = strings.TrimPrefix(strings.TrimPrefix(name, hostPrefix), securePrefix)
 	return name == sessionCookieName || name == seenCookieName || name == idTokenCookieName ||
-		name == sentCookieName || strings.HasPrefix(name, loginCookiePrefix)
+		strings.HasPrefix(name, loginCookiePrefix)
 }
 
 // csrfPurpose names the derived CSRF token of a session.

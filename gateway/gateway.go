@@ -134,7 +134,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) (
 	g.stripIdentityHeaders(r)
 	ref, ok := g.readSessionCookie(r)
 	if !ok {
-		g.keepSentForm(w, r)
+		g.keepSentForm(r)
 		return g.unauthenticated(w, r)
 	}
 	res, err := g.check(r, ref, g.isActivity(r))
@@ -143,7 +143,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) (
 		return g.storeUnavailable(w, r)
 	}
 	if !res.Valid {
-		g.keepSentForm(w, r)
+		g.keepSentForm(r)
 		g.ended(w, r, res.Reason)
 		return nil
 	}

@@ -13,29 +13,19 @@ import (
 
 // Sent-form rescue (rescue on): a same-origin form POST (urlencoded or
 // multipart, at most maxSentRescue) that arrives after its session ended is
-// kept sealed in the store under the person and the browser, and a small
-// cookie says so. When the same person has signed in again, the callback
-// sends them to /resend: "You were signed out before this was sent", with
+// kept sealed in the store under the person and the browser (as the seen
+// marker names them). When the same person has signed in again and the
+// store holds such a form, the callback sends them to /resend: "You were signed out before this was sent", with
 // Send it now (the same body, POSTed to the same URL, through the gate) and
 // Discard. Another person's sign-in discards it (dropOthersRescues).
 const (
 	// maxSentRescue bounds a kept form body.
 	maxSentRescue = 1 << 20
-	// sentCookieName marks a kept form; its value is a sealed sentMarker.
-	sentCookieName    = "sessiongate_sent"
-	sentCookieSealKey = "sessiongate-sent"
 	// sentSealName binds sealed kept forms to their use.
 	sentSealName = "sessiongate-sent-form"
 	// sentSlotName is the store slot's page part: one kept form a browser.
 	sentSlotName = "form"
 )
-
-// sentMarker is the cookie of a kept form: whose it is and where it went.
-type sentMarker struct {
-	UserKey string `json:"u"`
-	Browser string `json:"b"`
-	URL     string `json:"l"`
-}
 
 // sentHeader heads a kept form in the store; the body follows it after a
 // newline.
@@ -48,7 +38,7 @@ type sentHeader struct {
 // keepSentForm keeps the form of a gated request that found no live
 // session, when it is one to keep. The request is answered as before
 // (signed-out page or sign-in) by the caller.
-func (g *Gateway) keepSentForm(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) keepSentForm(r *http.Request) {
 	if !g.cfg.RescueEnabled() || r.Method != http.MethodPost || !isNavigation(r) || !sameOriginRequest(r) {
 		return
 	}
@@ -77,9 +67,6 @@ func (g *Gateway) keepSentForm(w http.ResponseWriter, r *http.Request) {
 		g.log.Warn("a form sent after the session ended could not be kept", zap.Error(err))
 		return
 	}
-	if v, err := g.sealer.Seal(sentCookieSealKey, sentMarker{UserKey: m.UserKey, Browser: m.Browser, URL: hdr.URL}); err == nil {
-		g.setCookie(w, r, sentCookieName, v, rescueTTL)
-	}
 	g.audit.Info("rescue-kept", zap.String("user", m.Subject), zap.String("kind", "sent"),
 		zap.Int("bytes", len(body)), zap.String("ip", clientIP(r)), zap.String("site", r.Host))
 }
@@ -94,29 +81,17 @@ func sameOriginRequest(r *http.Request) bool {
 	return r.Header.Get("Origin") == origin(r)
 }
 
-// readSentMarker opens the kept-form cookie.
-func (g *Gateway) readSentMarker(r *http.Request) (sentMarker, bool) {
-	var m sentMarker
-	c, err := r.Cookie(cookieName(r, sentCookieName))
-	if err != nil || g.sealer.Open(sentCookieSealKey, c.Value, &m) != nil {
-		return m, false
-	}
-	return m, true
-}
-
 // resendFor is where a sign-in of userKey continues when this browser kept
-// a form of theirs ("" when none). A kept form of someone else's is
-// forgotten with its cookie (dropOthersRescues forgot the form itself).
-func (g *Gateway) resendFor(w http.ResponseWriter, r *http.Request, userKey string) string {
-	m, ok := g.readSentMarker(r)
-	switch {
-	case !ok:
+// a form of theirs ("" when none, or when the store cannot say).
+func (g *Gateway) resendFor(r *http.Request, userKey string) string {
+	m, seen := g.readSeenMarker(r)
+	if !g.cfg.RescueEnabled() || !seen || m.UserKey != userKey || m.Browser == "" {
 		return ""
-	case m.UserKey == userKey:
-		return g.endpoint("resend")
 	}
-	g.setCookie(w, r, sentCookieName, "", -1)
-	return ""
+	if kept, err := g.rescues.PeekRescue(r.Context(), userKey, rescueSlot(m.Browser, "sent", sentSlotName)); err != nil || kept == nil {
+		return ""
+	}
+	return g.endpoint("resend")
 }
 
 // resendPage asks what to do with a kept form.
@@ -140,24 +115,27 @@ func (g *Gateway) handleResend(w http.ResponseWriter, r *http.Request, next Next
 	if !ok {
 		return err
 	}
-	sm, kept := g.readSentMarker(r)
-	if !kept || sm.UserKey != me.UserKey {
-		g.setCookie(w, r, sentCookieName, "", -1)
+	m, seen := g.readSeenMarker(r)
+	if !seen || m.UserKey != me.UserKey || m.Browser == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
+	slot := rescueSlot(m.Browser, "sent", sentSlotName)
+	read := g.rescues.TakeRescue
 	if r.Method == http.MethodGet {
-		g.pages.render(w, http.StatusOK, "resend", resendPage{URL: sm.URL, CSRF: g.csrfToken(me), Action: g.endpoint("resend")})
-		return nil
+		read = g.rescues.PeekRescue
 	}
-	g.setCookie(w, r, sentCookieName, "", -1)
-	sealed, err := g.rescues.TakeRescue(r.Context(), me.UserKey, rescueSlot(sm.Browser, "sent", sentSlotName))
+	sealed, err := read(r.Context(), me.UserKey, slot)
 	if err != nil {
 		return g.storeUnavailable(w, r)
 	}
 	hdr, body, ok := g.openSentForm(sealed)
 	if !ok {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	if r.Method == http.MethodGet {
+		g.pages.render(w, http.StatusOK, "resend", resendPage{URL: hdr.URL, CSRF: g.csrfToken(me), Action: g.endpoint("resend")})
 		return nil
 	}
 	if r.PostFormValue("action") != "send" {

@@ -108,7 +108,7 @@ func (g *Gateway) handleCallback(w http.ResponseWriter, r *http.Request) error {
 	if st.Renew {
 		return g.finishRenewal(w, r, st, previous, s)
 	}
-	if resend := g.resendFor(w, r, s.UserKey); resend != "" {
+	if resend := g.resendFor(r, s.UserKey); resend != "" {
 		http.Redirect(w, r, resend, http.StatusFound)
 		return nil
 	}

@@ -30,6 +30,11 @@ func TestRescuesContract(t *testing.T) {
 			if got, err := st.TakeRescue(ctx, ben, "b1|typed|page"); err != nil || got != nil {
 				t.Fatalf("another user took ann's rescue: %q %v", got, err)
 			}
+			for range 2 { // a peek leaves it
+				if got, err := st.PeekRescue(ctx, ann, "b1|typed|page"); err != nil || !bytes.Equal(got, note) {
+					t.Fatalf("peek: %q %v", got, err)
+				}
+			}
 			if got, err := st.TakeRescue(ctx, ann, "b1|typed|page"); err != nil || !bytes.Equal(got, note) {
 				t.Fatalf("take: %q %v", got, err)
 			}
@@ -41,6 +46,9 @@ func TestRescuesContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			clk.Advance(61 * time.Second)
+			if got, _ := st.PeekRescue(ctx, ann, "b1|typed|page"); got != nil {
+				t.Fatalf("an expired rescue was peeked: %q", got)
+			}
 			if got, _ := st.TakeRescue(ctx, ann, "b1|typed|page"); got != nil {
 				t.Fatalf("an expired rescue was taken: %q", got)
 			}

@@ -55,6 +55,18 @@ func (m *MemoryStore) TakeRescue(_ context.Context, userKey, slot string) ([]byt
 	return r.data, nil
 }
 
+// PeekRescue implements Rescues.
+func (m *MemoryStore) PeekRescue(_ context.Context, userKey, slot string) ([]byte, error) {
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rescues[userKey][slot]
+	if !ok || !now.Before(r.expires) {
+		return nil, nil
+	}
+	return append([]byte(nil), r.data...), nil
+}
+
 // DropRescues implements Rescues.
 func (m *MemoryStore) DropRescues(_ context.Context, userKey, prefix string) (int, error) {
 	m.mu.Lock()

@@ -39,15 +39,25 @@ func (r *RedisStore) KeepRescue(ctx context.Context, userKey, slot string, data 
 
 // TakeRescue implements Rescues.
 func (r *RedisStore) TakeRescue(ctx context.Context, userKey, slot string) ([]byte, error) {
+	return r.readRescue(ctx, userKey, slot, "take")
+}
+
+// PeekRescue implements Rescues.
+func (r *RedisStore) PeekRescue(ctx context.Context, userKey, slot string) ([]byte, error) {
+	return r.readRescue(ctx, userKey, slot, "peek")
+}
+
+// readRescue reads a slot; mode "take" forgets it.
+func (r *RedisStore) readRescue(ctx context.Context, userKey, slot, mode string) ([]byte, error) {
 	if !validUserKey(userKey) {
 		return nil, nil
 	}
-	v, err := r.rescueTake.Run(ctx, r.client, []string{rescueKeyName(userKey)}, r.nowArg(), slot).Text()
+	v, err := r.rescueTake.Run(ctx, r.client, []string{rescueKeyName(userKey)}, r.nowArg(), slot, mode).Text()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, unavailable("take rescue", err)
+		return nil, unavailable(mode+" rescue", err)
 	}
 	return []byte(v), nil
 }

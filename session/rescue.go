@@ -19,6 +19,9 @@ type Rescues interface {
 	// TakeRescue returns the slot's data and forgets it; nil when the slot
 	// is empty or its time is up.
 	TakeRescue(ctx context.Context, userKey, slot string) ([]byte, error)
+	// PeekRescue returns the slot's data and keeps it; nil when the slot is
+	// empty or its time is up.
+	PeekRescue(ctx context.Context, userKey, slot string) ([]byte, error)
 	// DropRescues forgets every slot of the user whose name starts with
 	// prefix and returns how many slots it forgot.
 	DropRescues(ctx context.Context, userKey, prefix string) (int, error)
