@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
@@ -270,4 +272,62 @@ func TestDemoContinueAtTheTimeLimit(t *testing.T) {
 		t.Fatal("the page or the note did not stay as they were")
 	}
 	demo.interrupt(t)
+}
+
+// TestDemoSaveAfterTheIdleLimit: the demo's notes form, saved after the idle
+// limit — the laptop slept with the page open (the page frozen, as Chromium
+// freezes a page in the background), so nothing on it could act before the
+// person pressed Save on waking it. The late Save is kept; after signing in
+// again the demo asks "You were signed out before this was sent", and Send
+// it now saves the note.
+func TestDemoSaveAfterTheIdleLimit(t *testing.T) {
+	ctx := browsertest.New(t)
+	line, err := readme.Find(filepath.Join("..", "..", "README.md"), readme.DemoPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := startPrinted(t, line+" "+demoTimerFlags)
+	printed := demo.waitFor(t, regexp.MustCompile(`Open\s+(http://\S+)`), 8*time.Minute)
+	browsertest.Run(t, ctx, chromedp.Navigate(printed+"notes"))
+	signInAt(t, ctx, printed, "clinician", "demo")
+	browsertest.Run(t, ctx, chromedp.SendKeys(chromedp.CSS(`input[name=note]`), "Refill lisinopril 10 mg"))
+	save := browsertest.Eval[[]float64](t, ctx, `(function(){var b=document.querySelector('form[action="/notes"] button').getBoundingClientRect();return [b.x+b.width/2,b.y+b.height/2]})()`)
+	setLifecycle(t, ctx, page.SetWebLifecycleStateStateFrozen)
+	time.Sleep(11 * time.Second) // the demo's idle limit (10 s) passes while the page sleeps
+	// waking up: the person's click on Save comes as the page resumes
+	browsertest.Run(t, ctx, chromedp.Func(func(c context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(c, tg, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: page.SetWebLifecycleStateStateActive})
+		return err
+	}), chromedp.MouseClickXY(save[0], save[1]))
+	browsertest.WaitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"&&document.readyState==="complete"`,
+		10*time.Second, "the signed-out page")
+	browsertest.Run(t, ctx, chromedp.Click(chromedp.CSS(`#signin`)))
+	signInAtResend(t, ctx, "clinician", "demo")
+	browsertest.Run(t, ctx, chromedp.Click(chromedp.CSS(`#send`)))
+	browsertest.WaitJS(t, ctx, `location.pathname==="/notes"&&document.body.innerText.includes("Refill lisinopril 10 mg")`,
+		10*time.Second, "the note saved by Send it now")
+	demo.interrupt(t)
+}
+
+// setLifecycle freezes or resumes the tab's page.
+func setLifecycle(t *testing.T, ctx context.Context, state page.SetWebLifecycleStateState) {
+	t.Helper()
+	browsertest.Run(t, ctx, chromedp.Func(func(c context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(c, tg, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: state})
+		return err
+	}))
+}
+
+// signInAtResend fills the development provider's form and waits for the
+// gateway's question about a kept form.
+func signInAtResend(t *testing.T, ctx context.Context, user, password string) {
+	t.Helper()
+	browsertest.Run(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), user),
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+	)
+	browsertest.WaitJS(t, ctx, `location.pathname==="/.sessiongate/resend"&&document.body.innerText.includes("You were signed out before this was sent")`,
+		10*time.Second, "the question about the kept form")
 }
