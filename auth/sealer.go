@@ -41,30 +41,14 @@ func NewBoundSealer(secrets []string, binding string) (*Sealer, error) {
 		suffix = " for " + binding
 	}
 	var pairs, dataPairs, tokenKeys [][]byte
-	for i, s := range secrets {
-		hashKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate cookie mac v1"+suffix, 32)
+	for i, secret := range secrets {
+		keys, err := deriveKeys(secret, suffix, "cookie mac", "cookie enc", "data mac", "data enc", "token")
 		if err != nil {
 			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
 		}
-		blockKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate cookie enc v1"+suffix, 32)
-		if err != nil {
-			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
-		}
-		pairs = append(pairs, hashKey, blockKey)
-		dataHash, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate data mac v1"+suffix, 32)
-		if err != nil {
-			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
-		}
-		dataBlock, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate data enc v1"+suffix, 32)
-		if err != nil {
-			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
-		}
-		dataPairs = append(dataPairs, dataHash, dataBlock)
-		tokenKey, err := hkdf.Key(sha256.New, []byte(s), nil, "sessiongate token v1"+suffix, 32)
-		if err != nil {
-			return nil, fmt.Errorf("cookie secret #%d: %w", i, err)
-		}
-		tokenKeys = append(tokenKeys, tokenKey)
+		pairs = append(pairs, keys[0], keys[1])
+		dataPairs = append(dataPairs, keys[2], keys[3])
+		tokenKeys = append(tokenKeys, keys[4])
 	}
 	codecs := securecookie.CodecsFromPairs(pairs...)
 	for _, c := range codecs {
@@ -80,6 +64,20 @@ func NewBoundSealer(secrets []string, binding string) (*Sealer, error) {
 		sc.MaxLength(MaxSealedData)
 	}
 	return &Sealer{codecs: codecs, dataCodecs: dataCodecs, tokenKeys: tokenKeys}, nil
+}
+
+// deriveKeys derives one 32-byte key per purpose from secret with HKDF
+// (info "sessiongate <purpose> v1" and the binding's suffix).
+func deriveKeys(secret, suffix string, purposes ...string) ([][]byte, error) {
+	keys := make([][]byte, len(purposes))
+	for i, p := range purposes {
+		k, err := hkdf.Key(sha256.New, []byte(secret), nil, "sessiongate "+p+" v1"+suffix, 32)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	return keys, nil
 }
 
 // MaxSealedData bounds a value sealed by SealData (its encoded form).

@@ -6,7 +6,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sessiongate/sessiongate/auth"
-
 	"github.com/sessiongate/sessiongate/session"
 )
 
