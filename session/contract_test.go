@@ -12,8 +12,10 @@ import (
 
 type storeFactory func(t *testing.T, clock session.Clock) session.Store
 
+// storeFactories are the stores every contract runs against: memory, and
+// Redis as a single server, behind Sentinel and as a Cluster.
 func storeFactories(t *testing.T) map[string]storeFactory {
-	return map[string]storeFactory{
+	f := map[string]storeFactory{
 		"memory": func(t *testing.T, clock session.Clock) session.Store {
 			s := session.NewMemoryStore(session.Options{Clock: clock}, 0)
 			t.Cleanup(func() { _ = s.Close() })
@@ -24,6 +26,13 @@ func storeFactories(t *testing.T) map[string]storeFactory {
 			return session.NewRedisStore(srv.Client(t), session.Options{Clock: clock})
 		},
 	}
+	if testing.Short() {
+		return f
+	}
+	for name, factory := range topologyFactories(t) {
+		f[name] = factory
+	}
+	return f
 }
 
 var tableOfLimits = session.LimitTable{

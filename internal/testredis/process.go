@@ -40,7 +40,7 @@ func (s *Server) launch() (*process, error) {
 	}
 	defer func() { _ = logFile.Close() }() // the child has its own descriptor
 
-	cmd := exec.Command(s.bin,
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -48,7 +48,12 @@ func (s *Server) launch() (*process, error) {
 		"--appendfsync", fsync,
 		"--dir", s.dir,
 		"--daemonize", "no",
-	)
+	}
+	if s.opts.SentinelConfig != "" {
+		args = []string{s.opts.SentinelConfig, "--sentinel", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+			"--dir", s.dir, "--daemonize", "no"}
+	}
+	cmd := exec.Command(s.bin, append(args, s.opts.Args...)...)
 	cmd.Dir = s.dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile

@@ -33,6 +33,11 @@ type Options struct {
 	// Persistence turns on the append-only file (fsync on every write) in the
 	// server's temporary directory, so data survives Stop and Restart.
 	Persistence bool
+	// Args are more redis-server arguments (cluster mode, replicaof).
+	Args []string
+	// SentinelConfig runs the server as a sentinel with this configuration
+	// file (which the sentinel rewrites as it learns).
+	SentinelConfig string
 }
 
 // Server is a redis-server for one test.
