@@ -23,9 +23,11 @@ const (
 	maxSentRescue = 1 << 20
 	// sentSealName binds sealed kept forms to their use.
 	sentSealName = "sessiongate-sent-form"
-	// sentSlotName is the store slot's page part: one kept form a browser.
-	sentSlotName = "form"
 )
+
+// sentFormSlot names the store slot of a browser's kept form: one a
+// browser, the latest.
+func sentFormSlot(browser string) string { return rescueSlot(browser, "sent", "form") }
 
 // sentHeader heads a kept form in the store; the body follows it after a
 // newline.
@@ -63,7 +65,7 @@ func (g *Gateway) keepSentForm(r *http.Request) {
 	if err != nil {
 		return
 	}
-	if err := g.rescues.KeepRescue(r.Context(), m.UserKey, rescueSlot(m.Browser, "sent", sentSlotName), []byte(sealed), rescueTTL); err != nil {
+	if err := g.rescues.KeepRescue(r.Context(), m.UserKey, sentFormSlot(m.Browser), []byte(sealed), rescueTTL); err != nil {
 		g.log.Warn("a form sent after the session ended could not be kept", zap.Error(err))
 		return
 	}
@@ -88,7 +90,7 @@ func (g *Gateway) resendFor(r *http.Request, userKey string) string {
 	if !g.cfg.RescueEnabled() || !seen || m.UserKey != userKey || m.Browser == "" {
 		return ""
 	}
-	if kept, err := g.rescues.PeekRescue(r.Context(), userKey, rescueSlot(m.Browser, "sent", sentSlotName)); err != nil || kept == nil {
+	if kept, err := g.rescues.PeekRescue(r.Context(), userKey, sentFormSlot(m.Browser)); err != nil || kept == nil {
 		return ""
 	}
 	return g.endpoint("resend")
@@ -120,7 +122,7 @@ func (g *Gateway) handleResend(w http.ResponseWriter, r *http.Request, next Next
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
-	slot := rescueSlot(m.Browser, "sent", sentSlotName)
+	slot := sentFormSlot(m.Browser)
 	read := g.rescues.TakeRescue
 	if r.Method == http.MethodGet {
 		read = g.rescues.PeekRescue

@@ -39,7 +39,8 @@ type accountBody struct {
 	AdminURL   string `json:"admin_url,omitempty"`
 }
 
-func (g *Gateway) status(res session.CheckResult) statusBody {
+// status is the /status and /activity answer for a valid session of r.
+func (g *Gateway) status(r *http.Request, res session.CheckResult) statusBody {
 	l := g.limits().For(res.Session.PolicyGroups)
 	b := statusBody{
 		Authenticated:      true,
@@ -54,6 +55,7 @@ func (g *Gateway) status(res session.CheckResult) statusBody {
 		SignedOutURL:       g.endpoint("signed-out"),
 		LogoutURL:          g.endpoint("logout"),
 		Texts:              g.texts,
+		RescueToken:        g.rescueToken(r),
 	}
 	if !res.AbsoluteDeadline.IsZero() {
 		b.AbsoluteExpiresAt = res.AbsoluteDeadline.UnixMilli()
@@ -126,9 +128,7 @@ func (g *Gateway) handleStatus(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, res, ok := g.bannerSession(w, r); ok {
-		b := g.status(res)
-		b.RescueToken = g.rescueToken(r)
-		g.writeJSON(w, http.StatusOK, b)
+		g.writeJSON(w, http.StatusOK, g.status(r, res))
 	}
 	return nil
 }
@@ -153,9 +153,7 @@ func (g *Gateway) handleActivity(w http.ResponseWriter, r *http.Request) error {
 	}
 	// only now, with the token checked, does the request count as activity
 	if res, ok = g.bannerCheck(w, r, ref, true); ok {
-		b := g.status(res)
-		b.RescueToken = g.rescueToken(r)
-		g.writeJSON(w, http.StatusOK, b)
+		g.writeJSON(w, http.StatusOK, g.status(r, res))
 	}
 	return nil
 }
