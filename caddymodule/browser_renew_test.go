@@ -48,25 +48,27 @@ func (b renewBanner) frameOffset() string {
 // and signs in there as user.
 func signInAtPopup(t *testing.T, ctx context.Context, popup <-chan target.ID, user, password string) {
 	t.Helper()
-	var id target.ID
-	select {
-	case id = <-popup:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Continue session opened no sign-in window")
-	}
+	id := waitPopup(t, popup)
 	// the window's context is cancelled only when the test ends: cancelling
 	// it closes the window, which must close itself
 	pctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id))
 	t.Cleanup(cancel)
 	tctx, tcancel := context.WithTimeout(pctx, 20*time.Second)
 	defer tcancel()
-	if err := chromedp.Do(tctx,
-		chromedp.WaitVisible(chromedp.CSS(`#username`)),
-		chromedp.SendKeys(chromedp.CSS(`#username`), user),
-		chromedp.SendKeys(chromedp.CSS(`#password`), password),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-	); err != nil {
+	if err := chromedp.Do(tctx, providerForm(user, password)...); err != nil {
 		t.Fatalf("sign-in window: %v", err)
+	}
+}
+
+// waitPopup returns the sign-in window Continue session opened.
+func waitPopup(t *testing.T, popup <-chan target.ID) target.ID {
+	t.Helper()
+	select {
+	case id := <-popup:
+		return id
+	case <-time.After(10 * time.Second):
+		t.Fatal("Continue session opened no sign-in window")
+		return ""
 	}
 }
 
@@ -206,12 +208,7 @@ func TestBrowserRenewWindowClosed(t *testing.T) {
 	popup := popupWatch(ctx)
 	b := renewBanner{doc: "document"}
 	b.clickContinue(t, ctx)
-	var id target.ID
-	select {
-	case id = <-popup:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Continue session opened no sign-in window")
-	}
+	id := waitPopup(t, popup)
 	pctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id))
 	run(t, pctx, chromedp.WaitVisible(chromedp.CSS(`#username`)))
 	cancel() // closes the window
@@ -231,12 +228,7 @@ return !n.hidden&&n.textContent.indexOf(`+"`"+want+"`"+`)>=0&&!h.hidden&&getComp
 	}
 	xy := eval[[]float64](t, ctx, `(function(){var c=`+b.root()+`.getElementById("sg-here").getBoundingClientRect();return [c.x+c.width/2,c.y+c.height/2]})()`)
 	run(t, ctx, chromedp.MouseClickXY(xy[0], xy[1]))
-	run(t, ctx,
-		chromedp.WaitVisible(chromedp.CSS(`#username`)),
-		chromedp.SendKeys(chromedp.CSS(`#username`), "alice"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "pw-alice"),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-	)
+	run(t, ctx, providerForm("alice", "pw-alice")...)
 	waitJS(t, ctx, `location.pathname==="/note"&&document.readyState==="complete"`, 10*time.Second, "back on the page after Sign in here")
 }
 

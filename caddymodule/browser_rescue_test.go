@@ -45,12 +45,7 @@ var n=document.querySelector("frame[name=main]").contentDocument.querySelector("
 func signInAgainAs(t *testing.T, ctx context.Context, user, password, backTo string) {
 	t.Helper()
 	run(t, ctx, chromedp.Click(chromedp.CSS(`#signin`)))
-	run(t, ctx,
-		chromedp.WaitVisible(chromedp.CSS(`#username`)),
-		chromedp.SendKeys(chromedp.CSS(`#username`), user),
-		chromedp.SendKeys(chromedp.CSS(`#password`), password),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-	)
+	run(t, ctx, providerForm(user, password)...)
 	waitJS(t, ctx, `location.pathname===`+"`"+backTo+"`"+`&&document.readyState==="complete"`, 10*time.Second, "back on "+backTo)
 }
 
@@ -169,12 +164,7 @@ func TestBrowserRescueSentForm(t *testing.T) {
 	waitJS(t, ctx, `location.pathname==="/.sessiongate/signed-out"&&location.search.includes("reason=revoked")&&document.readyState==="complete"`,
 		10*time.Second, "the signed-out page (ended from another device)")
 	run(t, ctx, chromedp.Click(chromedp.CSS(`#signin`)))
-	run(t, ctx,
-		chromedp.WaitVisible(chromedp.CSS(`#username`)),
-		chromedp.SendKeys(chromedp.CSS(`#username`), "alice"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "pw-alice"),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-	)
+	run(t, ctx, providerForm("alice", "pw-alice")...)
 	waitJS(t, ctx, `location.pathname==="/.sessiongate/resend"&&document.body.innerText.indexOf("You were signed out before this was sent")>=0`,
 		10*time.Second, "the question about the kept form")
 	screenshot(t, ctx, "resend.png")

@@ -33,16 +33,21 @@ func waitJS(t *testing.T, ctx context.Context, js string, timeout time.Duration,
 	browsertest.WaitJS(t, ctx, js, timeout, what)
 }
 
+// providerForm fills the development provider's sign-in form and submits it.
+func providerForm(user, password string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), user),
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+	}
+}
+
 // browserSignIn signs in through the provider's form in the real browser.
 func browserSignIn(t *testing.T, ctx context.Context, base, path string) {
 	t.Helper()
 	run(t, ctx, chromedp.Navigate(base+path))
-	run(t, ctx,
-		chromedp.WaitVisible(chromedp.CSS(`#username`)),
-		chromedp.SendKeys(chromedp.CSS(`#username`), "alice"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "pw-alice"),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-	)
+	run(t, ctx, providerForm("alice", "pw-alice")...)
 	waitJS(t, ctx, fmt.Sprintf(`location.href.startsWith(%q)&&document.readyState==="complete"`, base+path), 10*time.Second,
 		"return to "+path)
 }
