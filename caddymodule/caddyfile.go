@@ -141,14 +141,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("cookie_secret: a secret is required (older secrets may follow for rotation)")
 			}
 		case "store":
-			args := d.RemainingArgs()
-			switch {
-			case len(args) == 1 && args[0] == config.StoreMemory:
-				h.Store = config.StoreConfig{Kind: config.StoreMemory}
-			case len(args) == 2 && args[0] == config.StoreRedis:
-				h.Store = config.StoreConfig{Kind: config.StoreRedis, URL: args[1]}
-			default:
-				return d.Errf("store: want 'memory' or 'redis <url>', got %q", strings.Join(args, " "))
+			if err := h.parseStore(d); err != nil {
+				return err
 			}
 		case "idle_timeout", "absolute_timeout", "warn_before", "absolute_warn_before":
 			v, err := singleArg(d)

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -44,6 +45,35 @@ func (h *Handler) parsePolicy(d *caddyfile.Dispenser) error {
 		h.GroupPolicies = map[string]config.GroupPolicy{}
 	}
 	h.GroupPolicies[group] = p
+	return nil
+}
+
+// parseStore reads `store memory` or `store redis <url> [{ min_replicas <n> }]`.
+func (h *Handler) parseStore(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	switch {
+	case len(args) == 1 && args[0] == config.StoreMemory:
+		h.Store = config.StoreConfig{Kind: config.StoreMemory}
+	case len(args) == 2 && args[0] == config.StoreRedis:
+		h.Store = config.StoreConfig{Kind: config.StoreRedis, URL: args[1]}
+	default:
+		return d.Errf("store: want 'memory' or 'redis <url>', got %q", strings.Join(args, " "))
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		if opt != "min_replicas" || h.Store.Kind != config.StoreRedis {
+			return d.Errf("store: unknown option %q (store redis <url> takes min_replicas)", opt)
+		}
+		v, err := singleArg(d)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return d.Errf("store: min_replicas: %q is not a whole number of replicas (0 turns the guard off)", v)
+		}
+		h.Store.MinReplicas = &n
+	}
 	return nil
 }
 

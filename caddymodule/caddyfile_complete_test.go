@@ -28,7 +28,9 @@ clinic.example {
 		client_secret {env.SG_CLIENT_SECRET}
 		scopes profile email groups
 		cookie_secret {env.SG_COOKIE_SECRET} {env.SG_COOKIE_SECRET_OLD}
-		store redis redis://10.0.0.5:6379/2
+		store redis redis://10.0.0.5:6379/2 {
+			min_replicas 2
+		}
 		idle_timeout 20m
 		absolute_timeout 10h
 		warn_before 90s
@@ -98,6 +100,7 @@ clinic.example {
 		{"cookie_secrets", strings.Join(s.CookieSecrets, " "), "{env.SG_COOKIE_SECRET} {env.SG_COOKIE_SECRET_OLD}"},
 		{"store.kind", s.Store.Kind, config.StoreRedis},
 		{"store.url", s.Store.URL, "redis://10.0.0.5:6379/2"},
+		{"store.min_replicas", fmt.Sprint(s.Store.MinReplicas != nil && *s.Store.MinReplicas == 2), "true"},
 		{"idle_timeout", s.IdleTimeout.Std(), 20 * time.Minute},
 		{"absolute_timeout", s.AbsoluteTimeout.Std(), 10 * time.Hour},
 		{"warn_before", s.WarnBefore.Std(), 90 * time.Second},

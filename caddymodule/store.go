@@ -34,7 +34,14 @@ func (p pooledStore) Destruct() error {
 }
 
 func loadStore(sc config.StoreConfig, tombstoneTTL time.Duration) (session.Store, string, error) {
-	key := sc.Kind + ":" + sc.URL
+	replicas := session.ReplicaOptions{Min: session.AutoReplicas}
+	if session.IsSentinelURL(sc.URL) {
+		replicas.SentinelURL = sc.URL
+	}
+	if sc.MinReplicas != nil {
+		replicas.Min = *sc.MinReplicas
+	}
+	key := fmt.Sprintf("%s:%s:%d", sc.Kind, sc.URL, replicas.Min)
 	v, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
 		opts := session.Options{TombstoneTTL: tombstoneTTL}
 		switch sc.Kind {
@@ -45,6 +52,7 @@ func loadStore(sc config.StoreConfig, tombstoneTTL time.Duration) (session.Store
 			if err != nil {
 				return nil, err
 			}
+			opts.Replicas = replicas
 			return pooledStore{Store: session.NewRedisStore(client, opts), client: client}, nil
 		}
 		return nil, fmt.Errorf("unknown store %q", sc.Kind)

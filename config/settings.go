@@ -61,6 +61,18 @@ type StoreConfig struct {
 	//   redis://host:26379?master_name=mymaster&addr=host2:26379   Sentinel
 	//   redis+cluster://host1:6379?addr=host2:6379  Cluster (rediss+cluster:// for TLS)
 	URL string `json:"url,omitempty"`
+
+	// MinReplicas, for kind "redis": how many replicas must confirm (Redis
+	// WAIT) every write that starts or ends a session, or that a revocation
+	// relies on, before the gateway answers; and, outside a Cluster, how many
+	// replicas in sync (confirmed within 5 s) a master needs for the gateway
+	// to trust its answers. So a sign-out is never undone by a failover, and
+	// a gateway still talking to a master that a failover has replaced
+	// refuses (503) rather than letting an ended session in. When replicas do
+	// not confirm within about 3 s, the request fails closed (503). 0 turns
+	// this off. Default: 1 with a Sentinel URL, 1 in a Cluster whose every
+	// master has a replica, 0 otherwise.
+	MinReplicas *int `json:"min_replicas,omitempty"`
 }
 
 // Settings is the whole configuration of one session_gate handler. Its JSON

@@ -101,6 +101,9 @@ func (sc StoreConfig) validate() error {
 		if sc.URL != "" {
 			return optionErrorf("store", "memory takes no URL")
 		}
+		if sc.MinReplicas != nil {
+			return optionErrorf("store", "memory takes no min_replicas")
+		}
 	case StoreRedis:
 		if sc.URL == "" {
 			return optionErrorf("store", "redis needs a URL, e.g. redis://127.0.0.1:6379/0")
@@ -113,6 +116,9 @@ func (sc StoreConfig) validate() error {
 		case "redis", "rediss", "redis+cluster", "rediss+cluster", "unix":
 		default:
 			return optionErrorf("store", "redis URL scheme %q is not one of redis, rediss, redis+cluster, rediss+cluster, unix", u.Scheme)
+		}
+		if sc.MinReplicas != nil && *sc.MinReplicas < 0 {
+			return optionErrorf("store", "min_replicas must not be negative (0 turns the guard off)")
 		}
 	default:
 		return optionErrorf("store", "%q is not one of memory, redis", sc.Kind)

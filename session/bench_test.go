@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -64,4 +65,50 @@ func BenchmarkMemoryStoreCheck(b *testing.B) {
 	store := session.NewMemoryStore(session.Options{}, 0)
 	b.Cleanup(func() { _ = store.Close() })
 	benchCheck(b, store)
+}
+
+// replicatedPair starts a master and a replica of it, in sync.
+func replicatedPair(b *testing.B) *testredis.Server {
+	b.Helper()
+	master := testredis.Start(b)
+	replica := testredis.StartWith(b, testredis.Options{Args: []string{"--replicaof", "127.0.0.1", master.Port()}})
+	testredis.WaitInSync(b, replica, master)
+	return master
+}
+
+// BenchmarkRedisStoreCheckReplicaGuard is BenchmarkRedisStoreCheck on a
+// master with a replica, without and with the replica guard (min_replicas 1:
+// INFO replication in the same round trip, and the master's replicas
+// judged).
+func BenchmarkRedisStoreCheckReplicaGuard(b *testing.B) {
+	master := replicatedPair(b)
+	for _, min := range []int{0, 1} {
+		b.Run(fmt.Sprintf("min_replicas=%d", min), func(b *testing.B) {
+			store := session.NewRedisStore(master.Client(b), session.Options{Replicas: session.ReplicaOptions{Min: min}})
+			benchCheck(b, store)
+		})
+	}
+}
+
+// BenchmarkRedisStoreSignInOut is one sign-in (Create) and one sign-out
+// (End) on a master with a replica, without and with WAIT for the replica.
+func BenchmarkRedisStoreSignInOut(b *testing.B) {
+	master := replicatedPair(b)
+	ctx := context.Background()
+	for _, min := range []int{0, 1} {
+		b.Run(fmt.Sprintf("min_replicas=%d", min), func(b *testing.B) {
+			store := session.NewRedisStore(master.Client(b), session.Options{Replicas: session.ReplicaOptions{Min: min}})
+			limits := benchLimits()
+			b.ReportAllocs()
+			for b.Loop() {
+				s := benchSession()
+				if _, err := store.Create(ctx, s, limits, session.CreateOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				if err := store.End(ctx, s.Ref(), session.ReasonLogout); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

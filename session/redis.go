@@ -47,6 +47,8 @@ type RedisStore struct {
 	// rescueKeep and rescueTake keep and take a user's rescued work
 	rescueKeep, rescueTake *redis.Script
 	health                 *storeHealth
+	// guard makes writes that revocation relies on survive a failover.
+	guard *replicaGuard
 	// tombstone is opts.TombstoneTTL, raised by later configurations.
 	tombstone tombstoneTTL
 }
@@ -80,6 +82,10 @@ func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 
 		rescueKeep: redis.NewScript(clockLua + rescueKeepLua),
 		rescueTake: redis.NewScript(clockLua + rescueTakeLua),
+	}
+	r.guard = newReplicaGuard(client, opts.Replicas)
+	if r.guard.guardsChecks() {
+		r.check.trust = r.guard.trustMaster
 	}
 	r.tombstone.raise(opts.TombstoneTTL)
 	return r

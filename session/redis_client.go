@@ -29,7 +29,7 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 		failFast(rawURL, &o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
 		return redis.NewClusterClient(o), nil
 	case "redis", "rediss":
-		if strings.Contains(rest, "master_name=") {
+		if IsSentinelURL(rawURL) {
 			o, err := redis.ParseFailoverURL(rawURL)
 			if err != nil {
 				return nil, fmt.Errorf("redis sentinel URL: %w", err)
@@ -47,6 +47,13 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 		return redis.NewClient(o), nil
 	}
 	return nil, fmt.Errorf("redis URL scheme %q is not one of redis, rediss, redis+cluster, rediss+cluster, unix", scheme)
+}
+
+// IsSentinelURL tells whether a redis:// or rediss:// URL names a Sentinel
+// set (it has master_name=) rather than a single server.
+func IsSentinelURL(rawURL string) bool {
+	scheme, rest, _ := strings.Cut(rawURL, "://")
+	return (scheme == "redis" || scheme == "rediss") && strings.Contains(rest, "master_name=")
 }
 
 // failFast bounds how long a request waits for an unreachable Redis, so that

@@ -31,20 +31,21 @@ func (r *RedisStore) RememberUser(ctx context.Context, userKey, subject string, 
 	if !validUserKey(userKey) {
 		return errors.New("remember user: invalid user key")
 	}
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, n := range names {
-			name := directoryName(n.Kind, n.Value)
-			if name == "" {
-				continue
-			}
-			key := directoryKey(name)
+	// one write per name: each name's set is in a Cluster slot of its own,
+	// and a revocation by name must find it after a failover
+	for _, n := range names {
+		name := directoryName(n.Kind, n.Value)
+		if name == "" {
+			continue
+		}
+		key := directoryKey(name)
+		_, err := r.guard.run(ctx, guardedWrite{key: key, queue: func(p redis.Pipeliner) {
 			p.SAdd(ctx, key, userKey+" "+subject)
 			p.Expire(ctx, key, directoryTTL)
+		}})
+		if err != nil {
+			return unavailable("remember user", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return unavailable("remember user", err)
 	}
 	return nil
 }
@@ -83,8 +84,8 @@ func (r *RedisStore) indexIdPSession(ctx context.Context, s *Session, l Limits) 
 	if l.Absolute == 0 {
 		ttl = directoryTTL
 	}
-	err := r.sid.Run(ctx, r.client, []string{idpSessionBucket(s.IdPSessionID)}, r.nowArg(),
-		idpSessionField(s.IdPSessionID), s.UserKey, ttl.Milliseconds()).Err()
+	_, err := r.runScript(ctx, r.sid, []string{idpSessionBucket(s.IdPSessionID)},
+		[]any{r.nowArg(), idpSessionField(s.IdPSessionID), s.UserKey, ttl.Milliseconds()}, nil)
 	if err != nil {
 		return unavailable("index provider session", err)
 	}

@@ -33,7 +33,7 @@ type storeHealth struct {
 	interval    time.Duration
 
 	down    atomic.Bool
-	lastErr atomic.Value // error that opened the breaker
+	lastErr atomic.Pointer[error] // error that opened the breaker
 	mu      sync.Mutex
 	probing bool
 	// background runs the probe; close stops it
@@ -73,9 +73,9 @@ func (h *storeHealth) ready() error {
 	if !h.down.Load() {
 		return nil
 	}
-	err, _ := h.lastErr.Load().(error)
-	if err == nil {
-		err = errors.New("redis unreachable")
+	err := errors.New("redis unreachable")
+	if last := h.lastErr.Load(); last != nil {
+		err = *last
 	}
 	return fmt.Errorf("waiting for redis to answer again: %w", err)
 }
@@ -86,7 +86,7 @@ func (h *storeHealth) failed(err error) {
 	if !unreachable(err) {
 		return
 	}
-	h.lastErr.Store(err)
+	h.lastErr.Store(&err) // a pointer: errors of different types follow each other
 	h.down.Store(true)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -103,7 +103,7 @@ func (h *storeHealth) probe(ctx context.Context) {
 	t := time.NewTicker(h.interval)
 	defer t.Stop()
 	for {
-		if h.ping(ctx, h.probeClient) == nil && h.ping(ctx, h.main) == nil {
+		if h.answers(ctx) {
 			h.mu.Lock()
 			h.down.Store(false)
 			h.probing = false
@@ -116,6 +116,20 @@ func (h *storeHealth) probe(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// answers tells whether Redis answers the probe client and then the main
+// client (whose own breaker may have tripped before this one did). In a
+// Cluster, every master must answer, after the clients have learnt the
+// slots again (a failover may have moved some).
+func (h *storeHealth) answers(ctx context.Context) bool {
+	if c, ok := h.main.(*redis.ClusterClient); ok {
+		c.ReloadState(ctx)
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.Ping(ctx).Err() }) == nil
+	}
+	return h.ping(ctx, h.probeClient) == nil && h.ping(ctx, h.main) == nil
 }
 
 func (h *storeHealth) ping(ctx context.Context, c redis.UniversalClient) error {

@@ -21,6 +21,10 @@ type scriptPipeliner struct {
 	script *redis.Script
 	// max is the number of pipelines in flight at once.
 	max int
+	// trust, when set, judges the server that answered each batch from its
+	// INFO replication (sent first in the same pipeline); a batch it
+	// distrusts fails (see replicaGuard.trustMaster).
+	trust func(info string) error
 
 	mu       sync.Mutex
 	inflight int
@@ -100,13 +104,20 @@ func (p *scriptPipeliner) handOff() {
 // and a caller that gives up simply stops waiting.
 func (p *scriptPipeliner) send(batch []*scriptCall) {
 	ctx := context.Background()
-	if len(batch) == 1 { // alone: a plain EVALSHA costs fewer allocations than a pipeline
+	if len(batch) == 1 && p.trust == nil { // alone: a plain EVALSHA costs fewer allocations than a pipeline
 		c := batch[0]
 		c.res, c.err = p.script.Run(ctx, p.client, c.keys, c.args...).Slice()
 		close(c.done)
 		return
 	}
-	cmds := p.exec(ctx, batch, p.script.EvalSha)
+	cmds, err := p.exec(ctx, batch, p.script.EvalSha)
+	if err != nil {
+		for _, c := range batch {
+			c.err = err
+			close(c.done)
+		}
+		return
+	}
 	var retry []*scriptCall
 	var retryAt []int
 	for i, cmd := range cmds {
@@ -115,7 +126,11 @@ func (p *scriptPipeliner) send(batch []*scriptCall) {
 		}
 	}
 	if len(retry) > 0 {
-		for j, cmd := range p.exec(ctx, retry, p.script.Eval) {
+		again, err := p.exec(ctx, retry, p.script.Eval)
+		for j, cmd := range again {
+			if err != nil {
+				cmd.SetErr(err)
+			}
 			cmds[retryAt[j]] = cmd
 		}
 	}
@@ -125,13 +140,27 @@ func (p *scriptPipeliner) send(batch []*scriptCall) {
 	}
 }
 
+// exec sends one pipeline of the batch's calls; its error is set when trust
+// distrusts the server (or its INFO failed), when no reply may be used.
 func (p *scriptPipeliner) exec(ctx context.Context, batch []*scriptCall,
-	run func(context.Context, redis.Scripter, []string, ...any) *redis.Cmd) []*redis.Cmd {
+	run func(context.Context, redis.Scripter, []string, ...any) *redis.Cmd) ([]*redis.Cmd, error) {
 	pipe := p.client.Pipeline()
+	var info *redis.StringCmd
+	if p.trust != nil {
+		info = pipe.Info(ctx, "replication")
+	}
 	cmds := make([]*redis.Cmd, len(batch))
 	for i, c := range batch {
 		cmds[i] = run(ctx, pipe, c.keys, c.args...)
 	}
 	_, _ = pipe.Exec(ctx) // every command carries its own error
-	return cmds
+	if info != nil {
+		if err := info.Err(); err != nil {
+			return cmds, err
+		}
+		if err := p.trust(info.Val()); err != nil {
+			return cmds, err
+		}
+	}
+	return cmds, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,16 +29,27 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitTable, 
 	tail := sidTag(s.IdPSessionID) + "|" + recordSafe(s.Device) + "|" + recordSafe(s.IP)
 	args := append(r.commonArgs(limits), s.ID, recordSafe(s.PolicyGroups), tail, opts.MaxSessions, s.Subject, stored)
 	args = append(args, groupLimitArgs(limits)...)
-	res, err := r.create.Run(ctx, r.client, []string{userKeyName(s.UserKey)}, args...).Slice()
+	// a try that Redis carried out but no replica confirmed has already
+	// ended what max_sessions ends: the next finds less to end
+	var ended []string
+	collect := func(c redis.Cmder) {
+		res, _ := c.(*redis.Cmd).Slice()
+		for _, v := range res[min(1, len(res)):] {
+			if id := toString(v); !slices.Contains(ended, id) {
+				ended = append(ended, id)
+			}
+		}
+	}
+	cmd, err := r.runScript(ctx, r.create, []string{userKeyName(s.UserKey)}, args, collect)
 	if err != nil {
-		return nil, unavailable("create session", err)
+		return ended, unavailable("create session", err)
+	}
+	res, err := cmd.Slice()
+	if err != nil || len(res) == 0 {
+		return ended, unavailable("create session", fmt.Errorf("unexpected reply %v: %w", res, err))
 	}
 	now := time.UnixMilli(toInt(res[0]))
 	s.CreatedAt, s.LastActivity = now, now
-	var ended []string
-	for _, v := range res[1:] {
-		ended = append(ended, toString(v))
-	}
 	if err := r.indexIdPSession(ctx, s, limits.For(s.PolicyGroups)); err != nil {
 		return ended, err
 	}
@@ -177,7 +189,7 @@ func (r *RedisStore) End(ctx context.Context, ref Ref, reason Reason) error {
 		return nil
 	}
 	args := append(r.commonArgs(LimitTable{}), ref.ID, string(reason))
-	if err := r.end.Run(ctx, r.client, []string{userKeyName(ref.UserKey)}, args...).Err(); err != nil {
+	if _, err := r.runScript(ctx, r.end, []string{userKeyName(ref.UserKey)}, args, nil); err != nil {
 		return unavailable("end session", err)
 	}
 	return nil

@@ -35,7 +35,9 @@ func (r *RedisStore) Setting(ctx context.Context, name string) (string, error) {
 
 // SetSetting implements SharedState.
 func (r *RedisStore) SetSetting(ctx context.Context, name, value string) error {
-	if err := r.client.Set(ctx, settingKey(name), value, 0).Err(); err != nil {
+	key := settingKey(name)
+	_, err := r.guard.run(ctx, guardedWrite{key: key, queue: func(p redis.Pipeliner) { p.Set(ctx, key, value, 0) }})
+	if err != nil {
 		return unavailable("save setting", err)
 	}
 	return nil

@@ -123,6 +123,9 @@ type Options struct {
 	// remembered, so that its device's next request can say why. It should
 	// be at least the longest absolute timeout. Default 24h.
 	TombstoneTTL time.Duration
+	// Replicas makes the Redis store's revocations survive a failover; the
+	// zero value turns that off (single server).
+	Replicas ReplicaOptions
 }
 
 func (o *Options) setDefaults() {

@@ -76,7 +76,10 @@ func (s *Server) launch() (*process, error) {
 
 // stop ends the running process, if any, and waits until the port refuses
 // connections.
-func (s *Server) stop() error {
+func (s *Server) stop() error { return s.stopWith(syscall.SIGTERM) }
+
+// stopWith ends the running process with sig, then as stop.
+func (s *Server) stopWith(sig syscall.Signal) error {
 	s.mu.Lock()
 	p := s.proc
 	s.proc = nil
@@ -84,7 +87,7 @@ func (s *Server) stop() error {
 	if p == nil {
 		return nil
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 	case <-time.After(stopTimeout):

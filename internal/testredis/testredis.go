@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,6 +113,9 @@ func StartWith(t testing.TB, o Options) *Server {
 	return nil
 }
 
+// Port is the server's port, as text (for --replicaof).
+func (s *Server) Port() string { return strconv.Itoa(s.port) }
+
 // Managed reports whether this package runs the server (false when
 // SESSIONGATE_TEST_REDIS_URL is used).
 func (s *Server) Managed() bool { return s.managed }
@@ -126,6 +130,19 @@ func (s *Server) Stop(t testing.TB) {
 	}
 	if err := s.stop(); err != nil {
 		t.Fatalf("testredis: stop: %v", err)
+	}
+}
+
+// Kill ends the server at once with SIGKILL, as a crash or a power cut
+// would (nothing is saved, replicas get nothing more), and waits until its
+// port refuses connections. It skips the test for an unmanaged server.
+func (s *Server) Kill(t testing.TB) {
+	t.Helper()
+	if !s.managed {
+		t.Skip("testredis: needs a managed redis-server (unset " + EnvURL + ")")
+	}
+	if err := s.stopWith(syscall.SIGKILL); err != nil {
+		t.Fatalf("testredis: kill: %v", err)
 	}
 }
 

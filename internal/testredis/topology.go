@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,10 +20,12 @@ import (
 const topologyTimeout = 30 * time.Second
 
 // Cluster is a Redis Cluster of three masters on loopback ports, for one
-// test.
+// test, and with StartClusterWithReplicas a replica of each.
 type Cluster struct {
 	// Nodes are the masters, in the order their slots were assigned.
 	Nodes []*Server
+	// Replicas are the masters' replicas (none for StartCluster).
+	Replicas []*Server
 	// URL is the gateway's Cluster URL: redis+cluster://first?addr=second&addr=third.
 	URL string
 }
@@ -34,37 +37,97 @@ type Cluster struct {
 // servers.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return startCluster(t, 0)
+}
+
+// StartClusterWithReplicas is StartCluster with a replica of each master
+// (six nodes), so that a master's failure promotes its replica (after the
+// cluster node timeout, 2 s). It waits until every replica is in sync.
+func StartClusterWithReplicas(t testing.TB) *Cluster {
+	t.Helper()
+	return startCluster(t, 1)
+}
+
+func startCluster(t testing.TB, replicas int) *Cluster {
+	t.Helper()
 	skipUnmanaged(t)
 	cli := lookPath(t, "redis-cli")
 	c := &Cluster{}
+	var all []*Server
 	var addrs []string
-	for range 3 {
+	for range 3 * (1 + replicas) {
 		bus, err := FreePort()
 		if err != nil {
 			t.Fatalf("testredis: %v", err)
 		}
 		n := StartWith(t, Options{Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "2000", "--cluster-port", strconv.Itoa(bus)}})
-		c.Nodes = append(c.Nodes, n)
+		all = append(all, n)
 		addrs = append(addrs, n.Addr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), topologyTimeout)
 	defer cancel()
 	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
 		t.Fatalf("testredis: redis-cli --cluster create: %v\n%s", err, out)
 	}
-	for _, n := range c.Nodes {
+	for _, n := range all {
 		cl := n.Client(t)
-		waitFor(ctx, t, "cluster_state:ok on "+n.Addr, func() bool {
+		waitFor(ctx, t, "cluster_state:ok and replicas in sync on "+n.Addr, func() bool {
 			info, err := cl.ClusterInfo(ctx).Result()
-			return err == nil && strings.Contains(info, "cluster_state:ok")
+			if err != nil || !strings.Contains(info, "cluster_state:ok") {
+				return false
+			}
+			repl, err := cl.Info(ctx, "replication").Result()
+			switch {
+			case err != nil:
+				return false
+			case strings.Contains(repl, "role:master"):
+				if !slices.Contains(c.Nodes, n) {
+					c.Nodes = append(c.Nodes, n)
+				}
+				return true
+			default:
+				if strings.Contains(repl, "master_link_status:up") && !slices.Contains(c.Replicas, n) {
+					c.Replicas = append(c.Replicas, n)
+				}
+				return slices.Contains(c.Replicas, n)
+			}
 		})
 	}
-	q := url.Values{"addr": addrs[1:]}
+	q := url.Values{"addr": addrs[1:3]}
 	c.URL = "redis+cluster://" + addrs[0] + "?" + q.Encode()
 	return c
+}
+
+// MasterOf returns the master node that holds key now.
+func (c *Cluster) MasterOf(t testing.TB, key string) *Server {
+	t.Helper()
+	ctx := context.Background()
+	for _, n := range append(slices.Clone(c.Nodes), c.Replicas...) {
+		cl := redis.NewClient(&redis.Options{Addr: n.Addr, MaxRetries: -1, DialTimeout: time.Second})
+		slot, err := cl.ClusterKeySlot(ctx, key).Result()
+		var ranges []redis.ClusterSlot
+		if err == nil {
+			ranges, err = cl.ClusterSlots(ctx).Result()
+		}
+		_ = cl.Close()
+		if err != nil {
+			continue // stopped
+		}
+		for _, r := range ranges {
+			if int64(r.Start) <= slot && slot <= int64(r.End) {
+				for _, m := range append(slices.Clone(c.Nodes), c.Replicas...) {
+					if m.Addr == r.Nodes[0].Addr {
+						return m
+					}
+				}
+			}
+		}
+	}
+	t.Fatalf("testredis: no node of the cluster names the master of %q", key)
+	return nil
 }
 
 // SentinelSet is a master, its replica and three sentinels on loopback

@@ -1,0 +1,250 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// AutoReplicas lets the Redis store choose ReplicaOptions.Min from the
+// deployment: 1 behind Sentinel, 1 in a Cluster whose every master has a
+// replica, 0 otherwise.
+const AutoReplicas = -1
+
+// ReplicaOptions make the Redis store's revocations survive a failover.
+// Redis replicates asynchronously: a write the master acknowledged may be
+// missing on the replica promoted in its place (a master killed), and a
+// master that a graceful failover has already replaced keeps taking writes
+// until it learns so, which are then thrown away. Either way a sign-out
+// would be undone. So every write that starts or ends a session, or that a
+// revocation relies on (the user directory, the provider-session index, the
+// organisation's timer), is followed on the same connection by WAIT; it
+// counts only when Min replicas confirm it, and is tried again (the client
+// may meanwhile have found the new master) until writeBudget, then the
+// store is unavailable (fail closed). Outside a Cluster, a master is also
+// trusted for session checks only while it has Min replicas in sync: one
+// that a failover replaced has lost its replica at once, and one cut off
+// from its replicas stops being trusted after maxReplicaLag.
+type ReplicaOptions struct {
+	// Min is how many replicas must confirm; 0 turns the guard off;
+	// AutoReplicas (negative) decides from the deployment.
+	Min int
+	// SentinelURL is the store's URL when the client finds its master
+	// through Sentinel: the guard asks the sentinels whether a master left
+	// without replicas is alone (its replicas down, no failover under way),
+	// and then trusts it without them (see replicaGuard.alone).
+	SentinelURL string
+}
+
+const (
+	// replicaWait bounds one WAIT for the replicas' confirmation.
+	replicaWait = 500 * time.Millisecond
+	// writeBudget bounds the tries of one guarded write: about the time a
+	// client needs to learn of a new master from Sentinel.
+	writeBudget = 3 * time.Second
+	// retryPause separates the tries of one guarded write.
+	retryPause = 100 * time.Millisecond
+	// maxReplicaLag is the oldest last confirmation (INFO's lag, whole
+	// seconds) of a replica that still counts as in sync.
+	maxReplicaLag = 5
+	// maxScriptLoads bounds reloading a script a node does not know.
+	maxScriptLoads = 2
+)
+
+// errNotEnoughReplicas is why a guarded write or a distrusted master failed.
+var errNotEnoughReplicas = errors.New("not enough replicas confirmed")
+
+// replicaGuard applies ReplicaOptions to one client.
+type replicaGuard struct {
+	client  redis.UniversalClient
+	cluster *redis.ClusterClient
+	// sentinel is set behind Sentinel (from ReplicaOptions.SentinelURL).
+	sentinel *redis.FailoverOptions
+
+	mu       sync.Mutex
+	resolved bool
+	min      int
+
+	// lone remembers the last master found alone (see alone).
+	lone loneMaster
+}
+
+func newReplicaGuard(client redis.UniversalClient, opts ReplicaOptions) *replicaGuard {
+	g := &replicaGuard{client: client}
+	g.cluster, _ = client.(*redis.ClusterClient)
+	if opts.SentinelURL != "" {
+		if fo, err := redis.ParseFailoverURL(opts.SentinelURL); err == nil {
+			g.sentinel = fo
+		}
+	}
+	switch {
+	case opts.Min >= 0:
+		g.min, g.resolved = opts.Min, true
+	case g.sentinel != nil:
+		g.min, g.resolved = 1, true
+	case g.cluster == nil:
+		g.min, g.resolved = 0, true
+	}
+	return g
+}
+
+// need is how many replicas must confirm a write. In a Cluster left to
+// AutoReplicas it asks the Cluster once whether every master has a replica.
+func (g *replicaGuard) need(ctx context.Context) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.resolved {
+		return g.min, nil
+	}
+	slots, err := g.cluster.ClusterSlots(ctx).Result()
+	if err != nil {
+		return 0, unavailable("read the cluster's replicas", err)
+	}
+	g.min = 1
+	for _, s := range slots {
+		if len(s.Nodes) < 2 {
+			g.min = 0
+		}
+	}
+	g.resolved = true
+	return g.min, nil
+}
+
+// guardedWrite is one write for replicaGuard.run: the commands to queue,
+// and the script they run, if any (loaded again where a node lacks it).
+type guardedWrite struct {
+	key    string
+	queue  func(p redis.Pipeliner)
+	script *redis.Script
+	// reply, when set, sees the first command of every try that Redis
+	// carried out, confirmed or not (a retried script may find less to do
+	// the second time).
+	reply func(redis.Cmder)
+}
+
+// run carries out w on the master that holds w.key and, when replicas must
+// confirm, WAITs for them on the same connection, trying again until
+// writeBudget (without replicas to wait for, a failure is returned at once,
+// as before). It returns the commands of the confirmed try.
+func (g *replicaGuard) run(ctx context.Context, w guardedWrite) ([]redis.Cmder, error) {
+	need, err := g.need(ctx)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(writeBudget)
+	loads := 0
+	for {
+		cmds, err := g.try(ctx, w, need)
+		switch {
+		case err == nil:
+			return cmds, nil
+		case redis.HasErrorPrefix(err, "NOSCRIPT") && w.script != nil && loads < maxScriptLoads:
+			loads++
+			if err = g.load(ctx, w); err == nil {
+				continue
+			}
+		case ctx.Err() != nil || need == 0:
+			return nil, err
+		}
+		if time.Now().Add(retryPause).After(deadline) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(retryPause):
+		}
+	}
+}
+
+// try runs w once on the master that holds its key, then WAIT.
+func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) ([]redis.Cmder, error) {
+	var node redis.Cmdable = g.client
+	if g.cluster != nil {
+		n, err := g.cluster.MasterForKey(ctx, w.key)
+		if err != nil {
+			g.cluster.ReloadState(ctx)
+			return nil, err
+		}
+		node = n
+	}
+	var info *redis.StringCmd
+	var wait *redis.Cmd
+	cmds, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if need > 0 && g.cluster == nil {
+			info = p.Info(ctx, "replication")
+		}
+		w.queue(p)
+		if need > 0 {
+			wait = p.Do(ctx, "WAIT", need, replicaWait.Milliseconds())
+		}
+		return nil
+	})
+	if info != nil {
+		cmds = cmds[1:]
+	}
+	if wait != nil {
+		cmds = cmds[:len(cmds)-1]
+	}
+	if len(cmds) > 0 && cmds[0].Err() == nil && w.reply != nil {
+		w.reply(cmds[0])
+	}
+	if err != nil {
+		if g.cluster != nil {
+			// moved, or the node is gone (a failover): learn the slots again
+			g.cluster.ReloadState(ctx)
+		}
+		return nil, err
+	}
+	if need == 0 {
+		return cmds, nil
+	}
+	acks, _ := wait.Int64()
+	if int(acks) >= need {
+		return cmds, nil
+	}
+	// fewer confirmed: fine only for a master whose replicas are all down
+	// (nothing could be promoted in its place), not for one a failover replaced
+	if g.cluster != nil {
+		if g.clusterNodeAlone(ctx, node) {
+			return cmds, nil
+		}
+	} else if g.alone(ctx, parseReplication(info.Val())) {
+		return cmds, nil
+	}
+	return nil, fmt.Errorf("%d of %d replicas confirmed the write: %w", acks, need, errNotEnoughReplicas)
+}
+
+// load loads w's script on the master that holds w.key.
+func (g *replicaGuard) load(ctx context.Context, w guardedWrite) error {
+	if g.cluster != nil {
+		node, err := g.cluster.MasterForKey(ctx, w.key)
+		if err != nil {
+			return err
+		}
+		return w.script.Load(ctx, node).Err()
+	}
+	return w.script.Load(ctx, g.client).Err()
+}
+
+// runScript runs script on keys under the guard and returns its reply.
+func (r *RedisStore) runScript(ctx context.Context, script *redis.Script, keys []string, args []any,
+	reply func(redis.Cmder)) (*redis.Cmd, error) {
+	var cmd *redis.Cmd
+	_, err := r.guard.run(ctx, guardedWrite{
+		key:    keys[0],
+		script: script,
+		reply:  reply,
+		queue: func(p redis.Pipeliner) {
+			cmd = script.EvalSha(ctx, p, keys, args...)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
