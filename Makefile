@@ -4,8 +4,9 @@ TEST_TIMEOUT ?= 20m
 FUZZTIME_SHORT ?= 5s
 FUZZTIME ?= 2m
 SOAK ?= 5m
+FAILOVER_ROUNDS ?= 5
 
-.PHONY: test check-install deps vet unit build demo bench fuzz soak clean
+.PHONY: test check-install deps vet unit build demo bench fuzz soak failover clean
 
 ## test: install test dependencies (redis-server, chromium), vet, run every test with the race detector,
 ## then every fuzz target for FUZZTIME_SHORT
@@ -25,6 +26,11 @@ fuzz:
 ## soak: the soak test for SOAK (default 5m, at most 10m): thousands of sessions, mixed traffic
 soak:
 	SESSIONGATE_SOAK=$(SOAK) $(GO) test -count=1 -run '^TestSoakMixedTraffic$$' -timeout 15m -v ./caddymodule/
+
+## failover: the failover tests, each failover repeated FAILOVER_ROUNDS times (default 5): Sentinel (graceful,
+## then hard) and Cluster, two gateway nodes behind Caddy's load balancer, under traffic
+failover: deps
+	SESSIONGATE_FAILOVER_ROUNDS=$(FAILOVER_ROUNDS) $(GO) test -count=1 -run '^TestFailover' -timeout 30m -v ./caddymodule/
 
 ## deps: install redis-server and chromium from Debian packages if missing
 deps:

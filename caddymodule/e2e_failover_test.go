@@ -82,12 +82,14 @@ func addrs(servers ...*testredis.Server) []string {
 // they were at sign-in, after its sign-out too (what a copied cookie would
 // try).
 type device struct {
-	b      *browser
-	cookie string // the Cookie header at sign-in
-	csrf   string // the session's CSRF token (for the sign-out form)
-	mu     sync.Mutex
-	asked  time.Time // when its person first clicked sign out; zero before
-	ended  time.Time // when its sign-out was confirmed; zero while live
+	b       *browser
+	cookie  string // the Cookie header at sign-in
+	csrf    string // the sign-out form's CSRF token
+	devCSRF string // My devices' CSRF token
+	handle  string // the device's handle on My devices
+	mu      sync.Mutex
+	asked   time.Time // when its person first clicked sign out; zero before
+	ended   time.Time // when its sign-out was confirmed; zero while live
 }
 
 // times returns when the device's sign-out was asked for and confirmed.
@@ -178,7 +180,9 @@ func (fs *failoverStack) signInDevices(t *testing.T, n int) []*device {
 			parts = append(parts, c.Name+"="+c.Value)
 		}
 		_, csrf := b.page("/.sessiongate/logout")
-		devs = append(devs, &device{b: b, cookie: strings.Join(parts, "; "), csrf: csrf})
+		body, devCSRF := b.page("/.sessiongate/sessions")
+		_, handle := devices(t, body)
+		devs = append(devs, &device{b: b, cookie: strings.Join(parts, "; "), csrf: csrf, devCSRF: devCSRF, handle: handle})
 	}
 	return devs
 }
@@ -188,31 +192,46 @@ func (fs *failoverStack) signInDevices(t *testing.T, n int) []*device {
 // many tries were refused.
 func signOut(t *testing.T, d *device) int {
 	t.Helper()
-	client := d.b.noRedirects()
+	return endDevice(t, d, d, "/.sessiongate/logout", url.Values{"csrf": {d.csrf}})
+}
+
+// revokeFrom signs d out from another device, by's My devices page.
+func revokeFrom(t *testing.T, by, d *device) int {
+	t.Helper()
+	return endDevice(t, by, d, "/.sessiongate/sessions", url.Values{"csrf": {by.devCSRF}, "action": {"end"}, "device": {d.handle}})
+}
+
+// endDevice posts form to path from by's browser until it is not refused
+// (503), and records when d's end was confirmed.
+func endDevice(t *testing.T, by, d *device, path string, form url.Values) int {
+	t.Helper()
+	client := by.b.noRedirects()
 	d.mu.Lock()
 	d.asked = time.Now()
 	d.mu.Unlock()
 	for refused := 0; ; refused++ {
-		req, _ := http.NewRequest(http.MethodPost, d.b.base+"/.sessiongate/logout",
-			strings.NewReader(url.Values{"csrf": {d.csrf}}.Encode()))
-		for k, v := range formHeaders(d.b) {
+		req, _ := http.NewRequest(http.MethodPost, by.b.base+path, strings.NewReader(form.Encode()))
+		for k, v := range formHeaders(by.b) {
 			req.Header.Set(k, v)
 		}
 		resp, err := client.Do(req)
 		if err == nil {
 			readBody(t, resp)
 			if resp.StatusCode == http.StatusSeeOther {
+				if loc := resp.Header.Get("Location"); strings.Contains(loc, "ended=") && !strings.HasSuffix(loc, "ended=1") {
+					t.Fatalf("My devices ended no device: %s", loc)
+				}
 				d.mu.Lock()
 				d.ended = time.Now()
 				d.mu.Unlock()
 				return refused
 			}
 			if resp.StatusCode != http.StatusServiceUnavailable {
-				t.Fatalf("sign-out answered %s", resp.Status)
+				t.Fatalf("%s answered %s", path, resp.Status)
 			}
 		}
 		if refused > 200 {
-			t.Fatalf("sign-out refused 200 times (last: %v)", err)
+			t.Fatalf("%s refused 200 times (last: %v)", path, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -271,9 +290,10 @@ func tally(answers []answer, trigger time.Time) failoverFigures {
 	return f
 }
 
-// failoverRun drives one failover under traffic: devices sign out one by
-// one from just before the trigger until well after it, while all send
-// requests; settle waits until the store is whole again.
+// failoverRun drives one failover under traffic: devices are signed out one
+// by one (by themselves, or from the last device's My devices) from just
+// before the trigger until well after it, while all send requests; settle
+// waits until the store is whole again.
 func (fs *failoverStack) failoverRun(t *testing.T, devices, signOuts int, trigger, settle func()) failoverFigures {
 	t.Helper()
 	devs := fs.signInDevices(t, devices)
@@ -286,7 +306,11 @@ func (fs *failoverStack) failoverRun(t *testing.T, devices, signOuts int, trigge
 			start = time.Now()
 			trigger()
 		}
-		refused += signOut(t, devs[i])
+		if i%2 == 0 {
+			refused += signOut(t, devs[i])
+		} else { // from the last device's My devices page
+			refused += revokeFrom(t, devs[len(devs)-1], devs[i])
+		}
 		time.Sleep(150 * time.Millisecond)
 	}
 	settle()
@@ -340,8 +364,9 @@ func failoverRounds(t *testing.T) int {
 
 // Two gateway nodes behind Caddy's load balancer on a Sentinel set, under
 // traffic from signed-in devices: a graceful SENTINEL FAILOVER, then the
-// new master killed hard (and the old one back as its replica). Devices sign
-// out through either node around each trigger. Nothing is let through (no
+// new master killed hard (and the old one back as its replica). Around each
+// trigger devices are signed out through the balancer, by themselves (Log
+// out) or from another device (My devices). Nothing is let through (no
 // cookie, or a signed-out cookie replayed), no live session is refused as
 // signed out (only 503 while the store is unsure), every sign-out stays
 // done on both nodes afterwards, and no live session is lost.

@@ -2,6 +2,7 @@ package caddymodule_test
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -99,5 +100,35 @@ func TestValidOptionsAcceptedInCaddyfileAndJSON(t *testing.T) {
 	cfg.Admin = &caddy.AdminConfig{Disabled: true}
 	if err := caddy.Validate(&cfg); err != nil {
 		t.Fatalf("valid config refused: %v", err)
+	}
+}
+
+// The README's High availability examples adapt as printed, once the
+// options they leave out (issuer, client ID, secret) are added.
+func TestReadmeHighAvailabilityExamplesAdapt(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "### High availability")
+	if !ok {
+		t.Fatal("the README has no High availability section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	blocks := regexp.MustCompile("(?s)```\n(.*?)```").FindAllStringSubmatch(section, -1)
+	if len(blocks) < 3 {
+		t.Fatalf("want the Sentinel, Cluster and min_replicas examples, found %d blocks", len(blocks))
+	}
+	const required = "\tissuer http://127.0.0.1:1\n\tclient_id gate\n\tcookie_secret " + validSecret + "\n"
+	for _, b := range blocks {
+		body := b[1]
+		if !strings.HasPrefix(body, "session_gate {") {
+			body = "session_gate {\n" + body + "}\n"
+		}
+		body = strings.Replace(body, "session_gate {\n", "session_gate {\n"+required, 1)
+		cf := "http://127.0.0.1:0 {\n" + body + "\trespond ok\n}\n"
+		if _, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil); err != nil {
+			t.Errorf("the README's example does not adapt: %v\n%s", err, cf)
+		}
 	}
 }

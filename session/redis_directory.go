@@ -56,7 +56,13 @@ func (r *RedisStore) LookupUser(ctx context.Context, kind NameKind, name string)
 	if dn == "" {
 		return nil, nil
 	}
-	members, err := r.client.SMembers(ctx, directoryKey(dn)).Result()
+	key := directoryKey(dn)
+	var cmd *redis.StringSliceCmd
+	err := r.trustedRead(ctx, key, func(p redis.Pipeliner) { cmd = p.SMembers(ctx, key) })
+	if err != nil {
+		return nil, unavailable("look up user", err)
+	}
+	members, err := cmd.Result()
 	if err != nil {
 		return nil, unavailable("look up user", err)
 	}
@@ -95,7 +101,12 @@ func (r *RedisStore) indexIdPSession(ctx context.Context, s *Session, l Limits) 
 // SessionsForIdPSession implements Directory: the index names the user, whose
 // hash names the sessions (by a digest of the sid in each record).
 func (r *RedisStore) SessionsForIdPSession(ctx context.Context, sid string) ([]Ref, error) {
-	v, err := r.client.HGet(ctx, idpSessionBucket(sid), idpSessionField(sid)).Result()
+	bucket := idpSessionBucket(sid)
+	var get *redis.StringCmd
+	if err := r.trustedRead(ctx, bucket, func(p redis.Pipeliner) { get = p.HGet(ctx, bucket, idpSessionField(sid)) }); err != nil {
+		return nil, unavailable("find provider session", err)
+	}
+	v, err := get.Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -109,7 +120,12 @@ func (r *RedisStore) SessionsForIdPSession(ctx context.Context, sid string) ([]R
 		if !validUserKey(userKey) {
 			continue
 		}
-		all, err := r.client.HGetAll(ctx, userKeyName(userKey)).Result()
+		key := userKeyName(userKey)
+		var cmd *redis.MapStringStringCmd
+		if err := r.trustedRead(ctx, key, func(p redis.Pipeliner) { cmd = p.HGetAll(ctx, key) }); err != nil {
+			return nil, unavailable("find provider session", err)
+		}
+		all, err := cmd.Result()
 		if err != nil {
 			return nil, unavailable("find provider session", err)
 		}

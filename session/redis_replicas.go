@@ -193,6 +193,9 @@ func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) ([]red
 	if len(cmds) > 0 && cmds[0].Err() == nil && w.reply != nil {
 		w.reply(cmds[0])
 	}
+	if errors.Is(err, redis.Nil) {
+		err = nil // a key not found is an answer; each command keeps its own
+	}
 	if err != nil {
 		if g.cluster != nil {
 			// moved, or the node is gone (a failover): learn the slots again
@@ -229,6 +232,16 @@ func (g *replicaGuard) load(ctx context.Context, w guardedWrite) error {
 		return w.script.Load(ctx, node).Err()
 	}
 	return w.script.Load(ctx, g.client).Err()
+}
+
+// trustedRead runs the reads queue queues under the guard, so that they are
+// answered by a master that holds every confirmed write: what decides which
+// sessions a revocation ends must not come from a master that a failover
+// has replaced. (WAIT after reads alone asks how many replicas the master
+// has.)
+func (r *RedisStore) trustedRead(ctx context.Context, key string, queue func(p redis.Pipeliner)) error {
+	_, err := r.guard.run(ctx, guardedWrite{key: key, queue: queue})
+	return err
 }
 
 // runScript runs script on keys under the guard and returns its reply.

@@ -35,7 +35,9 @@ type replication struct {
 
 func parseReplication(info string) replication {
 	var r replication
-	for _, line := range strings.Split(info, "\n") {
+	for info != "" { // without allocating: this runs once per batch of checks
+		var line string
+		line, info, _ = strings.Cut(info, "\n")
 		line = strings.TrimSpace(line)
 		if v, ok := strings.CutPrefix(line, "role:"); ok {
 			r.role = v
@@ -48,12 +50,10 @@ func parseReplication(info string) replication {
 		if !strings.HasPrefix(line, "slave") || !strings.Contains(line, "state=online") {
 			continue
 		}
-		for _, f := range strings.Split(line, ",") {
-			if lag, ok := strings.CutPrefix(f, "lag="); ok {
-				if n, err := strconv.Atoi(lag); err == nil && n <= maxReplicaLag {
-					r.inSync++
-				}
-			}
+		_, lag, ok := strings.Cut(line, ",lag=")
+		lag, _, _ = strings.Cut(lag, ",")
+		if n, err := strconv.Atoi(lag); ok && err == nil && n <= maxReplicaLag {
+			r.inSync++
 		}
 	}
 	return r

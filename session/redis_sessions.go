@@ -201,7 +201,12 @@ func (r *RedisStore) List(ctx context.Context, userKey string, limits LimitTable
 		return nil, nil
 	}
 	args := append(r.commonArgs(limits), groupLimitArgs(limits)...)
-	res, err := r.list.Run(ctx, r.client, []string{userKeyName(userKey)}, args...).Slice()
+	// under the guard: a device list decides what "sign out" ends
+	cmd, err := r.runScript(ctx, r.list, []string{userKeyName(userKey)}, args, nil)
+	if err != nil {
+		return nil, unavailable("list sessions", err)
+	}
+	res, err := cmd.Slice()
 	if err != nil {
 		return nil, unavailable("list sessions", err)
 	}
