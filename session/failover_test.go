@@ -196,3 +196,52 @@ func sentinelURL(url string) string {
 	}
 	return ""
 }
+
+// A replica that stops and comes back (no failover): the master goes on
+// alone once the sentinels see the replica down, and while the replica
+// copies the data again. Service is refused only briefly, and no sign-out
+// made meanwhile is undone.
+func TestReplicaRestartWithoutFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Sentinel set: not with -short")
+	}
+	s := testredis.StartSentinel(t)
+	st := failoverStore(t, s.URL, session.AutoReplicas)
+	live := signIn(t, st, 40)
+	ctx := context.Background()
+	var refused, worst, run time.Duration
+	step := 50 * time.Millisecond
+	probe := func(span time.Duration, i *int) {
+		for stop := time.Now().Add(span); time.Now().Before(stop); time.Sleep(step) {
+			_, errCheck := st.Check(ctx, live[len(live)-1].Ref(), tableOfLimits, false)
+			var errEnd error
+			if *i < 30 {
+				errEnd = st.End(ctx, live[*i].Ref(), session.ReasonLogout)
+				if errEnd == nil {
+					*i++
+				}
+			}
+			if errCheck != nil || errEnd != nil {
+				refused += step
+				run += step
+				worst = max(worst, run)
+			} else {
+				run = 0
+			}
+		}
+	}
+	ended := 0
+	s.Replica.Kill(t)
+	probe(3*time.Second, &ended)
+	s.Replica.Restart(t)
+	probe(4*time.Second, &ended)
+	testredis.WaitInSync(t, s.Replica, s.Master)
+	probe(time.Second, &ended)
+	t.Logf("replica killed, then restarted: checks or sign-outs refused for %v in all, at most %v in a row; %d sign-outs made",
+		refused, worst, ended)
+	e := endings{ended: live[:ended], kept: live[ended:]}
+	e.verify(t, s.URL)
+	if worst > 3*time.Second {
+		t.Fatalf("service refused for %v in a row while only a replica was down", worst)
+	}
+}
