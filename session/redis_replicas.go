@@ -43,6 +43,9 @@ type ReplicaOptions struct {
 const (
 	// replicaWait bounds one WAIT for the replicas' confirmation.
 	replicaWait = 500 * time.Millisecond
+	// loneWait bounds it while the master is known to be alone (its
+	// replicas down): no confirmation is coming, so do not wait for one.
+	loneWait = 5 * time.Millisecond
 	// writeBudget bounds the tries of one guarded write: about the time a
 	// client needs to learn of a new master from Sentinel.
 	writeBudget = 3 * time.Second
@@ -180,7 +183,7 @@ func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) ([]red
 		}
 		w.queue(p)
 		if need > 0 {
-			wait = p.Do(ctx, "WAIT", need, replicaWait.Milliseconds())
+			wait = p.Do(ctx, "WAIT", need, g.waitTimeout().Milliseconds())
 		}
 		return nil
 	})

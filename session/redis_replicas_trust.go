@@ -127,6 +127,19 @@ func (g *replicaGuard) alone(ctx context.Context, r replication) bool {
 	return id == r.replID
 }
 
+// waitTimeout is how long a WAIT waits: briefly while the master was found
+// alone a moment ago (if a replica is back meanwhile, the short WAIT fails,
+// alone says no, and the next try waits in full).
+func (g *replicaGuard) waitTimeout() time.Duration {
+	l := &g.lone
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.replID != "" && time.Now().Before(l.until) {
+		return loneWait
+	}
+	return replicaWait
+}
+
 // askSentinels asks every sentinel of the URL about the master and returns
 // its replication ID when they agree it is alone.
 func (g *replicaGuard) askSentinels(ctx context.Context) (string, bool) {
