@@ -42,15 +42,7 @@ func startFailoverStack(t *testing.T, storeA, storeB string) *failoverStack {
 // addresses replaced, in order, by addrs: what a practice would write.
 func readmeStore(t *testing.T, kind string, addrs []string) string {
 	t.Helper()
-	raw, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(raw), "### High availability")
-	if !ok {
-		t.Fatal("the README has no High availability section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
+	section := readmeHighAvailability(t)
 	hostPort := regexp.MustCompile(`\d+\.\d+\.\d+\.\d+:\d+`)
 	for _, line := range strings.Split(section, "\n") {
 		line = strings.TrimSpace(line)
@@ -67,6 +59,21 @@ func readmeStore(t *testing.T, kind string, addrs []string) string {
 	}
 	t.Fatalf("the README's High availability section has no %s store line", kind)
 	return ""
+}
+
+// readmeHighAvailability returns the README's High availability section.
+func readmeHighAvailability(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "### High availability")
+	if !ok {
+		t.Fatal("the README has no High availability section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	return section
 }
 
 // addrs returns the servers' addresses, in order.

@@ -66,12 +66,14 @@ type StoreConfig struct {
 	// WAIT) every write that starts or ends a session, or that a revocation
 	// relies on, before the gateway answers; and, outside a Cluster, how many
 	// replicas in sync (confirmed within 5 s) a master needs for the gateway
-	// to trust its answers. So a sign-out is never undone by a failover, and
-	// a gateway still talking to a master that a failover has replaced
-	// refuses (503) rather than letting an ended session in. When replicas do
-	// not confirm within about 3 s, the request fails closed (503). 0 turns
-	// this off. Default: 1 with a Sentinel URL, 1 in a Cluster whose every
-	// master has a replica, 0 otherwise.
+	// to trust its answers. Behind Sentinel the gateway also waits for every
+	// replica the master has had in sync, unless the sentinels agree that
+	// the missing ones are down. So a sign-out is never undone by a
+	// failover, and a gateway still talking to a master that a failover has
+	// replaced refuses (503) rather than letting an ended session in. When
+	// replicas do not confirm within about 3 s, the request fails closed
+	// (503). 0 turns this off. Default: 1 with a Sentinel URL, 1 in a
+	// Cluster that has replicas, 0 otherwise.
 	MinReplicas *int `json:"min_replicas,omitempty"`
 }
 

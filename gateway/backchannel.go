@@ -47,7 +47,8 @@ func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request
 		return nil
 	}
 	ttl := max(time.Until(claims.Expiry)+time.Minute, minReplayWindow)
-	first, err := g.shared.Once(r.Context(), "logout-jti:"+g.cfg.Issuer+"|"+claims.JTI, ttl)
+	jti := "logout-jti:" + g.cfg.Issuer + "|" + claims.JTI
+	first, err := g.shared.Once(r.Context(), jti, ttl)
 	if err != nil {
 		g.backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the session store is unavailable")
 		return nil
@@ -59,6 +60,10 @@ func (g *Gateway) handleBackchannelLogout(w http.ResponseWriter, r *http.Request
 	}
 	n, err := g.endForLogoutToken(r, claims)
 	if err != nil {
+		// the provider sends it again: it must not then count as replayed
+		if ferr := g.shared.Forget(r.Context(), jti); ferr != nil {
+			g.log.Error("back-channel logout: the token's replay marker could not be removed", zap.Error(ferr))
+		}
 		g.backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the session store is unavailable")
 		return nil
 	}

@@ -21,6 +21,12 @@ func TestSharedStateContract(t *testing.T) {
 			if again, _ := st.Once(ctx, "jti-1", time.Minute); again {
 				t.Fatal("a replayed key was accepted")
 			}
+			if err := st.Forget(ctx, "jti-1"); err != nil {
+				t.Fatal(err)
+			}
+			if first, err := st.Once(ctx, "jti-1", time.Minute); err != nil || !first {
+				t.Fatalf("once after forget: %v %v", first, err)
+			}
 			if v, err := st.Setting(ctx, "org"); err != nil || v != "" {
 				t.Fatalf("unset setting: %q %v", v, err)
 			}

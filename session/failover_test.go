@@ -117,6 +117,18 @@ func (e *endings) verify(t *testing.T, url string) {
 	}
 }
 
+// sentinelWithSessions starts a Sentinel set with n users signed in,
+// through a store set up as the gateway sets it up.
+func sentinelWithSessions(t *testing.T, n int) (*testredis.SentinelSet, *session.RedisStore, []*session.Session) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("Sentinel set: not with -short")
+	}
+	s := testredis.StartSentinel(t)
+	st := failoverStore(t, s.URL, session.AutoReplicas)
+	return s, st, signIn(t, st, n)
+}
+
 // signIn creates n sessions of distinct users.
 func signIn(t *testing.T, st *session.RedisStore, n int) []*session.Session {
 	t.Helper()
@@ -135,15 +147,10 @@ func signIn(t *testing.T, st *session.RedisStore, n int) []*session.Session {
 // has become a replica of the new one, none of them is valid again, and
 // every session kept is still valid.
 func TestRevocationSurvivesGracefulSentinelFailover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("Sentinel set: not with -short")
-	}
-	s := testredis.StartSentinel(t)
-	st := failoverStore(t, s.URL, session.AutoReplicas)
+	s, st, live := sentinelWithSessions(t, 60)
 	// a node that still talks to the old master (as a node does until it
 	// hears of the switch), directly and without asking the sentinels
 	stale := failoverStore(t, s.Master.URL, 1)
-	live := signIn(t, st, 60)
 	if res, err := stale.Check(context.Background(), live[0].Ref(), tableOfLimits, false); err != nil || !res.Valid {
 		t.Fatalf("before the failover, the master with its replica: %+v, %v", res, err)
 	}
@@ -169,22 +176,15 @@ func TestRevocationSurvivesGracefulSentinelFailover(t *testing.T) {
 // the replica has confirmed it; one that failed is tried again, as a person
 // would, and lands on the new master).
 func TestRevocationSurvivesHardSentinelFailover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("Sentinel set: not with -short")
-	}
-	s := testredis.StartSentinel(t)
-	st := failoverStore(t, s.URL, session.AutoReplicas)
-	live := signIn(t, st, 40)
+	s, st, live := sentinelWithSessions(t, 40)
 	var e endings
 	e.kept = append(e.kept, live[30:]...)
-	killed := make(chan struct{})
-	go func() {
-		defer close(killed)
-		time.Sleep(700 * time.Millisecond)
-		s.Master.Kill(t)
-	}()
+	killed := make(chan error, 1)
+	time.AfterFunc(700*time.Millisecond, func() { killed <- s.Master.Crash() })
 	e.churn(t, st, live[:30], 4*time.Second)
-	<-killed
+	if err := <-killed; err != nil {
+		t.Fatal(err)
+	}
 	s.WaitMaster(t, s.Replica)
 	e.verify(t, s.URL)
 }
@@ -202,12 +202,7 @@ func sentinelURL(url string) string {
 // copies the data again. Service is refused only briefly, and no sign-out
 // made meanwhile is undone.
 func TestReplicaRestartWithoutFailover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("Sentinel set: not with -short")
-	}
-	s := testredis.StartSentinel(t)
-	st := failoverStore(t, s.URL, session.AutoReplicas)
-	live := signIn(t, st, 40)
+	s, st, live := sentinelWithSessions(t, 40)
 	ctx := context.Background()
 	var refused, worst, run, slowest time.Duration
 	var slow []time.Duration // sign-outs slower than 100 ms
@@ -250,5 +245,53 @@ func TestReplicaRestartWithoutFailover(t *testing.T) {
 	if worst > 3*time.Second || len(slow) > 3 {
 		t.Fatalf("while only a replica was down: service refused for %v in a row; %d sign-outs slower than 100 ms",
 			worst, len(slow))
+	}
+}
+
+// With two replicas, a graceful failover promotes one while the other still
+// follows the old master for a moment, and would confirm writes there that
+// the failover then throws away. A master that has lost one of the replicas
+// it had is not believed until the sentinels agree: no sign-out is undone.
+func TestRevocationSurvivesGracefulFailoverTwoReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Sentinel set: not with -short")
+	}
+	s := testredis.StartSentinelWith(t, 2)
+	st := failoverStore(t, s.URL, session.AutoReplicas)
+	live := signIn(t, st, 60)
+	var e endings
+	e.kept = append(e.kept, live[50:]...)
+	s.Failover(t)
+	e.churn(t, st, live[:50], 2500*time.Millisecond)
+	newMaster := s.WaitNewMaster(t, s.Master)
+	for _, r := range append([]*testredis.Server{s.Master}, s.Replicas...) {
+		if r != newMaster {
+			testredis.WaitInSync(t, r, newMaster)
+		}
+	}
+	e.verify(t, s.URL)
+}
+
+// A sign-in tried again (its replicas did not confirm the first try, which
+// Redis carried out) ends no more sessions for max_sessions than the first
+// try did.
+func TestRedisCreateTriedAgainEndsNoMore(t *testing.T) {
+	srv := testredis.Start(t)
+	st := session.NewRedisStore(srv.Client(t), session.Options{})
+	t.Cleanup(func() { _ = st.Close() })
+	a, b, n := newSession("max"), newSession("max"), newSession("max")
+	opts := session.CreateOptions{MaxSessions: 2}
+	mustCreate(t, st, a, opts)
+	mustCreate(t, st, b, opts)
+	if ended := mustCreate(t, st, n, opts); len(ended) != 1 || ended[0] != a.ID {
+		t.Fatalf("first try ended %v, want the oldest", ended)
+	}
+	if ended := mustCreate(t, st, n, opts); len(ended) != 0 {
+		t.Fatalf("the same sign-in again ended %v, want nothing more", ended)
+	}
+	for _, s := range []*session.Session{b, n} {
+		if res, err := st.Check(context.Background(), s.Ref(), tableOfLimits, false); err != nil || !res.Valid {
+			t.Fatalf("session %s after the retry: %+v %v", s.ID[:6], res, err)
+		}
 	}
 }

@@ -17,6 +17,14 @@ func (m *MemoryStore) Once(_ context.Context, key string, ttl time.Duration) (bo
 	return true, nil
 }
 
+// Forget implements SharedState.
+func (m *MemoryStore) Forget(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.onceKeys, key)
+	return nil
+}
+
 // Setting implements SharedState.
 func (m *MemoryStore) Setting(_ context.Context, name string) (string, error) {
 	m.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,29 +23,32 @@ const AutoReplicas = -1
 // until it learns so, which are then thrown away. Either way a sign-out
 // would be undone. So every write that starts or ends a session, or that a
 // revocation relies on (the user directory, the provider-session index, the
-// organisation's timer), is followed on the same connection by WAIT; it
-// counts only when Min replicas confirm it, and is tried again (the client
-// may meanwhile have found the new master) until writeBudget, then the
-// store is unavailable (fail closed). Outside a Cluster, a master is also
-// trusted for session checks only while it has Min replicas in sync: one
-// that a failover replaced has lost its replica at once, and one cut off
-// from its replicas stops being trusted after maxReplicaLag.
+// organisation's timer), and every read that decides what a revocation
+// ends, is followed on the same connection by WAIT; it counts only when
+// enough replicas confirm it, and is tried again (the client may meanwhile
+// have found the new master) until writeBudget, then the store is
+// unavailable (fail closed). Outside a Cluster, a master is also believed
+// (checks, and the WAITed commands) only while it has enough replicas in
+// sync, confirmed within maxReplicaLag. Enough is Min; behind Sentinel, also
+// as many as the master has had in sync: a replica that leaves it may have
+// been promoted in its place, and the others would confirm writes there
+// that the failover throws away. Fewer are enough only when the sentinels
+// agree that no other replica could be promoted (replicaGuard.covered).
 type ReplicaOptions struct {
 	// Min is how many replicas must confirm; 0 turns the guard off;
 	// AutoReplicas (negative) decides from the deployment.
 	Min int
 	// SentinelURL is the store's URL when the client finds its master
-	// through Sentinel: the guard asks the sentinels whether a master left
-	// without replicas is alone (its replicas down, no failover under way),
-	// and then trusts it without them (see replicaGuard.alone).
+	// through Sentinel: the guard counts the master's replicas and asks the
+	// sentinels when some are missing.
 	SentinelURL string
 }
 
 const (
 	// replicaWait bounds one WAIT for the replicas' confirmation.
 	replicaWait = 500 * time.Millisecond
-	// loneWait bounds it while the master is known to be alone (its
-	// replicas down): no confirmation is coming, so do not wait for one.
+	// loneWait bounds it while the sentinels agree the master has fewer
+	// replicas than it had: no more confirmations are coming.
 	loneWait = 5 * time.Millisecond
 	// writeBudget bounds the tries of one guarded write: about the time a
 	// client needs to learn of a new master from Sentinel.
@@ -56,6 +60,9 @@ const (
 	maxReplicaLag = 5
 	// maxScriptLoads bounds reloading a script a node does not know.
 	maxScriptLoads = 2
+	// clusterRecheck is how often a Cluster found without replicas is asked
+	// again whether it has some.
+	clusterRecheck = 10 * time.Second
 )
 
 // errNotEnoughReplicas is why a guarded write or a distrusted master failed.
@@ -68,11 +75,17 @@ type replicaGuard struct {
 	// sentinel is set behind Sentinel (from ReplicaOptions.SentinelURL).
 	sentinel *redis.FailoverOptions
 
-	mu       sync.Mutex
-	resolved bool
-	min      int
+	mu        sync.Mutex
+	resolved  bool
+	min       int
+	recheckAt time.Time // when a Cluster found without replicas is asked again
 
-	// lone remembers the last master found alone (see alone).
+	// mark is the most replicas in sync seen on the current master
+	// (behind Sentinel): fewer later means a replica left it, perhaps
+	// promoted in its place, until the sentinels say otherwise.
+	mark highWater
+
+	// lone remembers the sentinels' last agreed view (see covered).
 	lone loneMaster
 }
 
@@ -100,20 +113,22 @@ func newReplicaGuard(client redis.UniversalClient, opts ReplicaOptions) *replica
 func (g *replicaGuard) need(ctx context.Context) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.resolved {
+	if g.resolved || (g.min == 0 && time.Now().Before(g.recheckAt)) {
 		return g.min, nil
 	}
-	slots, err := g.cluster.ClusterSlots(ctx).Result()
+	// replicas configured, up or not: one that is down now comes back
+	nodes, err := g.cluster.ClusterNodes(ctx).Result()
 	if err != nil {
-		return 0, unavailable("read the cluster's replicas", err)
+		return 0, fmt.Errorf("read the cluster's replicas: %w", err)
 	}
-	g.min = 1
-	for _, s := range slots {
-		if len(s.Nodes) < 2 {
-			g.min = 0
+	g.min = 0
+	for _, line := range strings.Split(nodes, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && hasFlag(f[2], "slave") {
+			g.min = 1
 		}
 	}
-	g.resolved = true
+	// a Cluster without replicas now may be given some later
+	g.resolved, g.recheckAt = g.min > 0, time.Now().Add(clusterRecheck)
 	return g.min, nil
 }
 
@@ -167,7 +182,7 @@ func (g *replicaGuard) run(ctx context.Context, w guardedWrite) ([]redis.Cmder, 
 // try runs w once on the master that holds its key, then WAIT.
 func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) ([]redis.Cmder, error) {
 	var node redis.Cmdable = g.client
-	if g.cluster != nil {
+	if g.cluster != nil && need > 0 { // with nothing to wait for, the Cluster client routes (and follows MOVED, ASK)
 		n, err := g.cluster.MasterForKey(ctx, w.key)
 		if err != nil {
 			g.cluster.ReloadState(ctx)
@@ -183,7 +198,7 @@ func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) ([]red
 		}
 		w.queue(p)
 		if need > 0 {
-			wait = p.Do(ctx, "WAIT", need, g.waitTimeout().Milliseconds())
+			wait = p.Do(ctx, "WAIT", g.want(need), g.waitTimeout().Milliseconds())
 		}
 		return nil
 	})
@@ -209,20 +224,20 @@ func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) ([]red
 	if need == 0 {
 		return cmds, nil
 	}
-	acks, _ := wait.Int64()
-	if int(acks) >= need {
-		return cmds, nil
-	}
-	// fewer confirmed: fine only for a master whose replicas are all down
-	// (nothing could be promoted in its place), not for one a failover replaced
+	n, _ := wait.Int64()
+	acks := int(n)
 	if g.cluster != nil {
-		if g.clusterNodeAlone(ctx, node) {
+		// fewer confirmed: fine only when no more replicas of this master
+		// are up (nothing else could be promoted in its place)
+		if acks >= need || g.clusterNodeCovered(ctx, node, acks) {
 			return cmds, nil
 		}
-	} else if g.alone(ctx, parseReplication(info.Val())) {
+	} else if err := g.judge(ctx, parseReplication(info.Val()), acks); err == nil {
 		return cmds, nil
+	} else {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%d of %d replicas confirmed the write: %w", acks, need, errNotEnoughReplicas)
+	return nil, fmt.Errorf("%d of %d replicas confirmed: %w", acks, need, errNotEnoughReplicas)
 }
 
 // load loads w's script on the master that holds w.key.
@@ -240,8 +255,8 @@ func (g *replicaGuard) load(ctx context.Context, w guardedWrite) error {
 // trustedRead runs the reads queue queues under the guard, so that they are
 // answered by a master that holds every confirmed write: what decides which
 // sessions a revocation ends must not come from a master that a failover
-// has replaced. (WAIT after reads alone asks how many replicas the master
-// has.)
+// has replaced. (WAIT after reads only counts the replicas attached; the
+// INFO replication sent with them tells which are in sync.)
 func (r *RedisStore) trustedRead(ctx context.Context, key string, queue func(p redis.Pipeliner)) error {
 	_, err := r.guard.run(ctx, guardedWrite{key: key, queue: queue})
 	return err

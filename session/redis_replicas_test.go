@@ -1,6 +1,11 @@
 package session
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
 
 func TestParseReplication(t *testing.T) {
 	info := "# Replication\r\nrole:master\r\nconnected_slaves:3\r\n" +
@@ -37,5 +42,33 @@ func TestTrustMasterWithoutSentinel(t *testing.T) {
 func TestHasFlag(t *testing.T) {
 	if !hasFlag("slave,s_down,disconnected", "o_down", "s_down") || hasFlag("master,fail?", "fail") || !hasFlag("master,fail?", "fail?") {
 		t.Fatal("hasFlag matches whole flags only")
+	}
+}
+
+// Behind Sentinel a master that had two replicas in sync and now has one is
+// not believed until the sentinels agree the other is gone (here they cannot
+// be reached): the other may have been promoted in its place, and the one
+// left would confirm writes that the failover then throws away.
+func TestJudgeMissesAReplicaThatLeft(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer client.Close()
+	g := newReplicaGuard(client, ReplicaOptions{Min: AutoReplicas, SentinelURL: "redis://127.0.0.1:1?master_name=m"})
+	ctx := context.Background()
+	two := replication{role: "master", replID: "old", inSync: 2}
+	one := replication{role: "master", replID: "old", inSync: 1}
+	if err := g.judge(ctx, two, 2); err != nil {
+		t.Fatalf("two of two: %v", err)
+	}
+	if g.want(1) != 2 {
+		t.Fatalf("WAIT must ask for both replicas seen, asks for %d", g.want(1))
+	}
+	if err := g.judge(ctx, one, 1); err == nil {
+		t.Fatal("a master that lost one of its two replicas was believed without the sentinels")
+	}
+	if err := g.judge(ctx, two, 1); err == nil {
+		t.Fatal("a write confirmed by one of two replicas was accepted")
+	}
+	if err := g.judge(ctx, replication{role: "master", replID: "new", inSync: 1}, 1); err != nil {
+		t.Fatalf("a new master (another replication ID) with one replica: %v", err)
 	}
 }

@@ -13,8 +13,8 @@ import (
 )
 
 const (
-	// loneFor is how long a master found alone is trusted without asking
-	// the sentinels again.
+	// loneFor is how long the sentinels' agreed view is used without
+	// asking them again.
 	loneFor = time.Second
 	// loneAskEvery bounds how often the sentinels are asked.
 	loneAskEvery = 200 * time.Millisecond
@@ -68,68 +68,133 @@ func (g *replicaGuard) guardsChecks() bool {
 }
 
 // trustMaster judges the server that answered a batch of checks from its
-// INFO replication: a master with min replicas in sync, or one that the
-// sentinels agree is alone.
+// INFO replication (see judge).
 func (g *replicaGuard) trustMaster(info string) error {
 	r := parseReplication(info)
+	ctx, cancel := context.WithTimeout(context.Background(), loneAskTimeout)
+	defer cancel()
+	return g.judge(ctx, r, r.inSync)
+}
+
+// highWater is the most replicas in sync seen on one master.
+type highWater struct {
+	mu     sync.Mutex
+	replID string
+	n      int
+}
+
+// want is how many replicas must confirm: min, or behind Sentinel as many
+// as the current master has had in sync, so that a replica that leaves it
+// (promoted by a failover, and the master not yet told) is missed.
+func (g *replicaGuard) want(min int) int {
+	if g.sentinel == nil {
+		return min
+	}
+	g.mark.mu.Lock()
+	defer g.mark.mu.Unlock()
+	return max(min, g.mark.n)
+}
+
+// judge tells whether the answers of the server that sent r (outside a
+// Cluster) may be believed, confirmed by acks replicas (its WAIT reply, or
+// its replicas in sync for reads): a master with enough replicas in sync
+// and confirming, or one whose sentinels agree that no other replica could
+// be promoted in its place (see covered).
+func (g *replicaGuard) judge(ctx context.Context, r replication, acks int) error {
 	if r.role != "master" {
 		return fmt.Errorf("the server answering is a %q, not the master: %w", r.role, errNotEnoughReplicas)
 	}
-	if r.inSync >= g.min {
+	have := min(acks, r.inSync)
+	if g.sentinel == nil {
+		if have >= g.min {
+			return nil
+		}
+		return fmt.Errorf("%d of %d replicas in sync and confirming: %w", have, g.min, errNotEnoughReplicas)
+	}
+	m := &g.mark
+	m.mu.Lock()
+	if m.replID != r.replID { // a new master: its own count
+		m.replID, m.n = r.replID, 0
+	}
+	want := max(g.min, m.n)
+	m.mu.Unlock()
+	if have >= want {
+		m.mu.Lock()
+		if m.replID == r.replID {
+			m.n = max(m.n, have)
+		}
+		m.mu.Unlock()
+		g.lone.forgetBelow(have)
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), loneAskTimeout)
-	defer cancel()
-	if g.alone(ctx, r) {
+	if g.covered(ctx, r, have) {
+		m.mu.Lock()
+		if m.replID == r.replID {
+			m.n = have // the sentinels agree the others are gone
+		}
+		m.mu.Unlock()
 		return nil
 	}
-	return fmt.Errorf("the master has %d of %d replicas in sync and is not known to be alone: %w",
-		r.inSync, g.min, errNotEnoughReplicas)
+	return fmt.Errorf("%d of %d replicas in sync and confirming, and the sentinels do not agree the others are gone: %w",
+		have, want, errNotEnoughReplicas)
 }
 
-// loneMaster is the last master the sentinels agreed is alone.
+// loneMaster is the sentinels' last agreed view of the master.
 type loneMaster struct {
 	mu      sync.Mutex
 	replID  string
+	up      int // replicas the sentinels know up and in sync
 	until   time.Time
 	askedAt time.Time
 }
 
-// alone tells whether the master that sent r may go on without its
-// replicas: every sentinel that answers (a majority of those in the URL
-// must) names it the master, none has a failover under way, and none knows
-// a replica of it that is up and in sync. Then no replica could be
-// promoted in its place, so nothing it confirms can be lost to a failover;
-// and a master that a failover has replaced is never it (the sentinels name
-// the new one, whose replication ID differs). Without Sentinel it is never
-// alone.
-func (g *replicaGuard) alone(ctx context.Context, r replication) bool {
+// forgetBelow drops the sentinels' view when a master has more replicas in
+// sync than it says (a replica is back): the next shortfall asks again.
+func (l *loneMaster) forgetBelow(have int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.replID != "" && have > l.up {
+		l.replID = ""
+	}
+}
+
+// covered tells whether have replicas of the master that sent r are all
+// that could be promoted in its place: every sentinel that answers (a
+// majority of those in the URL must) names it the master, none has a
+// failover under way, and none knows more than have replicas of it up and
+// in sync. A master that a failover has replaced is never covered: the
+// sentinels name the new one, whose replication ID differs. Without
+// Sentinel nothing is covered. The view is remembered for loneFor.
+func (g *replicaGuard) covered(ctx context.Context, r replication, have int) bool {
 	if g.sentinel == nil || r.role != "master" || r.replID == "" {
 		return false
 	}
+	ctx, cancel := context.WithTimeout(ctx, loneAskTimeout)
+	defer cancel()
 	l := &g.lone
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
 	if l.replID != "" && now.Before(l.until) {
-		return l.replID == r.replID
+		return l.replID == r.replID && have >= l.up
 	}
 	if now.Sub(l.askedAt) < loneAskEvery {
 		return false
 	}
 	l.askedAt = now
-	id, ok := g.askSentinels(ctx)
+	id, up, ok := g.askSentinels(ctx)
 	if !ok {
 		l.replID = ""
 		return false
 	}
-	l.replID, l.until = id, now.Add(loneFor)
-	return id == r.replID
+	l.replID, l.up, l.until = id, up, now.Add(loneFor)
+	return id == r.replID && have >= up
 }
 
-// waitTimeout is how long a WAIT waits: briefly while the master was found
-// alone a moment ago (if a replica is back meanwhile, the short WAIT fails,
-// alone says no, and the next try waits in full).
+// waitTimeout is how long a WAIT waits: briefly while the sentinels agreed
+// a moment ago that the master has fewer replicas than it had (no more
+// confirmations are coming; if a replica is back meanwhile, the short WAIT
+// falls short, covered says no, and the next try waits in full).
 func (g *replicaGuard) waitTimeout() time.Duration {
 	l := &g.lone
 	l.mu.Lock()
@@ -141,64 +206,68 @@ func (g *replicaGuard) waitTimeout() time.Duration {
 }
 
 // askSentinels asks every sentinel of the URL about the master and returns
-// its replication ID when they agree it is alone.
-func (g *replicaGuard) askSentinels(ctx context.Context) (string, bool) {
+// its replication ID and how many of its replicas are up and in sync, when
+// they agree.
+func (g *replicaGuard) askSentinels(ctx context.Context) (string, int, bool) {
 	fo := g.sentinel
-	master, answered := "", 0
+	master, answered, up := "", 0, 0
 	for _, addr := range fo.SentinelAddrs {
 		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: fo.SentinelUsername,
 			Password: fo.SentinelPassword, TLSConfig: fo.TLSConfig, DialTimeout: loneAskTimeout, MaxRetries: -1})
-		addr, alone, err := sentinelSaysAlone(ctx, sc, fo.MasterName)
+		v, err := sentinelView(ctx, sc, fo.MasterName)
 		_ = sc.Close()
 		if err != nil {
 			continue
 		}
-		if !alone || (master != "" && addr != master) {
-			return "", false
+		if v.busy || (master != "" && v.master != master) {
+			return "", 0, false
 		}
-		master = addr
+		master, up = v.master, max(up, v.up)
 		answered++
 	}
 	if answered <= len(fo.SentinelAddrs)/2 {
-		return "", false
+		return "", 0, false
 	}
 	mc := redis.NewClient(&redis.Options{Addr: master, Username: fo.Username, Password: fo.Password,
 		TLSConfig: fo.TLSConfig, DialTimeout: loneAskTimeout, MaxRetries: -1})
 	defer mc.Close()
 	info, err := mc.Info(ctx, "replication").Result()
 	if err != nil {
-		return "", false
+		return "", 0, false
 	}
 	r := parseReplication(info)
-	return r.replID, r.role == "master" && r.replID != ""
+	return r.replID, up, r.role == "master" && r.replID != ""
 }
 
-// sentinelSaysAlone reads one sentinel's view: the master's address, and
-// whether it has no failover under way and no replica up and replicating.
-func sentinelSaysAlone(ctx context.Context, sc *redis.SentinelClient, name string) (string, bool, error) {
+// sentinelSays is one sentinel's view of the master.
+type sentinelSays struct {
+	master string // its address
+	busy   bool   // a failover is under way, or the master is down
+	up     int    // replicas up and in sync
+}
+
+// sentinelView reads one sentinel's view. A replica counts when it is up,
+// reports itself a replica and its link to the master is ok; not an old
+// master that has yet to be turned into a replica (it reports itself
+// master), nor one still waiting for its first copy (link "err").
+func sentinelView(ctx context.Context, sc *redis.SentinelClient, name string) (sentinelSays, error) {
 	m, err := sc.Master(ctx, name).Result()
 	if err != nil {
-		return "", false, err
+		return sentinelSays{}, err
 	}
-	addr := net.JoinHostPort(m["ip"], m["port"])
-	if hasFlag(m["flags"], "failover_in_progress", "s_down", "o_down", "promoted") {
-		return addr, false, nil
-	}
+	v := sentinelSays{master: net.JoinHostPort(m["ip"], m["port"]),
+		busy: hasFlag(m["flags"], "failover_in_progress", "s_down", "o_down")}
 	replicas, err := sc.Replicas(ctx, name).Result()
 	if err != nil {
-		return "", false, err
+		return sentinelSays{}, err
 	}
 	for _, r := range replicas {
-		// a replica up and in sync; not an old master that has yet to be
-		// turned into a replica (it reports itself master), nor one still
-		// waiting for its first copy (link "err"), which holds no more than
-		// what its master had before
 		if !hasFlag(r["flags"], "s_down", "o_down", "disconnected") && r["role-reported"] == "slave" &&
 			r["master-link-status"] == "ok" {
-			return addr, false, nil
+			v.up++
 		}
 	}
-	return addr, true, nil
+	return v, nil
 }
 
 // hasFlag tells whether a comma-separated flag list holds one of names.
@@ -213,9 +282,10 @@ func hasFlag(flags string, names ...string) bool {
 	return false
 }
 
-// clusterNodeAlone tells whether the Cluster master node has no replica
-// that is up and linked (so none could be promoted in its place).
-func (g *replicaGuard) clusterNodeAlone(ctx context.Context, node redis.Cmdable) bool {
+// clusterNodeCovered tells whether the Cluster master node has at most acks
+// replicas that are up and linked (none other could be promoted in its
+// place).
+func (g *replicaGuard) clusterNodeCovered(ctx context.Context, node redis.Cmdable, acks int) bool {
 	text, err := node.ClusterNodes(ctx).Result()
 	if err != nil {
 		return false
@@ -234,11 +304,12 @@ func (g *replicaGuard) clusterNodeAlone(ctx context.Context, node redis.Cmdable)
 	if myID == "" {
 		return false
 	}
+	up := 0
 	for _, line := range lines {
 		f := strings.Fields(line)
 		if len(f) >= 8 && f[3] == myID && !hasFlag(f[2], "fail", "fail?") && f[7] == "connected" {
-			return false
+			up++
 		}
 	}
-	return true
+	return up <= acks
 }

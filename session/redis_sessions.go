@@ -30,7 +30,8 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitTable, 
 	args := append(r.commonArgs(limits), s.ID, recordSafe(s.PolicyGroups), tail, opts.MaxSessions, s.Subject, stored)
 	args = append(args, groupLimitArgs(limits)...)
 	// a try that Redis carried out but no replica confirmed has already
-	// ended what max_sessions ends: the next finds less to end
+	// ended what max_sessions ends: the next ends nothing more (the script
+	// leaves the new session out of the count), and both lists are reported
 	var ended []string
 	collect := func(c redis.Cmder) {
 		res, _ := c.(*redis.Cmd).Slice()
@@ -45,8 +46,11 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitTable, 
 		return ended, unavailable("create session", err)
 	}
 	res, err := cmd.Slice()
-	if err != nil || len(res) == 0 {
-		return ended, unavailable("create session", fmt.Errorf("unexpected reply %v: %w", res, err))
+	if err != nil {
+		return ended, unavailable("create session", err)
+	}
+	if len(res) == 0 {
+		return ended, unavailable("create session", errors.New("empty reply"))
 	}
 	now := time.UnixMilli(toInt(res[0]))
 	s.CreatedAt, s.LastActivity = now, now

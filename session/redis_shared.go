@@ -21,6 +21,14 @@ func (r *RedisStore) Once(ctx context.Context, key string, ttl time.Duration) (b
 	return ok, nil
 }
 
+// Forget implements SharedState.
+func (r *RedisStore) Forget(ctx context.Context, key string) error {
+	if err := r.client.Del(ctx, onceKey(key)).Err(); err != nil {
+		return unavailable("forget token", err)
+	}
+	return nil
+}
+
 // Setting implements SharedState.
 func (r *RedisStore) Setting(ctx context.Context, name string) (string, error) {
 	v, err := r.client.Get(ctx, settingKey(name)).Result()

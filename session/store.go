@@ -97,6 +97,9 @@ type SharedState interface {
 	// Once records key for ttl and reports whether it was not recorded
 	// already (replay protection for logout tokens).
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Forget removes what Once recorded for key, for when the work it
+	// guarded failed and must be possible again.
+	Forget(ctx context.Context, key string) error
 }
 
 // Store is a whole session store, as the memory and Redis stores implement

@@ -40,6 +40,31 @@ func (s *SentinelSet) WaitMaster(t testing.TB, srv *Server) {
 	}
 }
 
+// WaitNewMaster waits until every sentinel names the same server, other
+// than old, the master, and returns it.
+func (s *SentinelSet) WaitNewMaster(t testing.TB, old *Server) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), failoverTimeout)
+	defer cancel()
+	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr})
+	defer sc.Close()
+	var found *Server
+	waitFor(ctx, t, "a new master", func() bool {
+		a, err := sc.GetMasterAddrByName(ctx, s.MasterName).Result()
+		if err != nil || len(a) != 2 {
+			return false
+		}
+		for _, r := range append([]*Server{s.Master}, s.Replicas...) {
+			if r != old && a[1] == strconv.Itoa(r.port) {
+				found = r
+			}
+		}
+		return found != nil
+	})
+	s.WaitMaster(t, found)
+	return found
+}
+
 // WaitInSync waits until replica replicates master with its link up and has
 // everything master has (the same replication offset).
 func WaitInSync(t testing.TB, replica, master *Server) {

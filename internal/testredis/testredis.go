@@ -146,6 +146,15 @@ func (s *Server) Kill(t testing.TB) {
 	}
 }
 
+// Crash is Kill for use off the test's goroutine: it returns the error
+// instead of failing the test.
+func (s *Server) Crash() error {
+	if !s.managed {
+		return errors.New("testredis: needs a managed redis-server (unset " + EnvURL + ")")
+	}
+	return s.stopWith(syscall.SIGKILL)
+}
+
 // Restart starts the server again on the same port with the same data
 // directory (stopping it first if it runs), and waits until it answers PING.
 // It skips the test for an unmanaged server.

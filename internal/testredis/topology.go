@@ -130,10 +130,12 @@ func (c *Cluster) MasterOf(t testing.TB, key string) *Server {
 	return nil
 }
 
-// SentinelSet is a master, its replica and three sentinels on loopback
-// ports, for one test.
+// SentinelSet is a master, its replica (or replicas) and three sentinels
+// on loopback ports, for one test.
 type SentinelSet struct {
+	// Replica is the first of Replicas.
 	Master, Replica *Server
+	Replicas        []*Server
 	Sentinels       []*Server
 	// MasterName is the name the sentinels monitor ("mymaster").
 	MasterName string
@@ -148,18 +150,28 @@ type SentinelSet struct {
 // test when SESSIONGATE_TEST_REDIS_URL is used.
 func StartSentinel(t testing.TB) *SentinelSet {
 	t.Helper()
+	return StartSentinelWith(t, 1)
+}
+
+// StartSentinelWith is StartSentinel with n replicas of the master.
+func StartSentinelWith(t testing.TB, n int) *SentinelSet {
+	t.Helper()
 	skipUnmanaged(t)
 	s := &SentinelSet{MasterName: "mymaster"}
 	s.Master = StartWith(t, Options{})
 	host, port := "127.0.0.1", strconv.Itoa(s.Master.port)
-	s.Replica = StartWith(t, Options{Args: []string{"--replicaof", host, port}})
 	ctx, cancel := context.WithTimeout(context.Background(), topologyTimeout)
 	defer cancel()
-	replica := s.Replica.Client(t)
-	waitFor(ctx, t, "the replica in sync", func() bool {
-		info, err := replica.Info(ctx, "replication").Result()
-		return err == nil && strings.Contains(info, "master_link_status:up")
-	})
+	for range n {
+		r := StartWith(t, Options{Args: []string{"--replicaof", host, port}})
+		s.Replicas = append(s.Replicas, r)
+		replica := r.Client(t)
+		waitFor(ctx, t, "the replica in sync", func() bool {
+			info, err := replica.Info(ctx, "replication").Result()
+			return err == nil && strings.Contains(info, "master_link_status:up")
+		})
+	}
+	s.Replica = s.Replicas[0]
 	var addrs []string
 	for range 3 {
 		dir := t.TempDir()
@@ -177,7 +189,7 @@ func StartSentinel(t testing.TB) *SentinelSet {
 		sc := redis.NewSentinelClient(&redis.Options{Addr: sn.Addr})
 		waitFor(ctx, t, "sentinel "+sn.Addr+" to see the master, its replica and the other sentinels", func() bool {
 			m, err := sc.Master(ctx, s.MasterName).Result()
-			return err == nil && m["num-slaves"] == "1" && m["num-other-sentinels"] == "2"
+			return err == nil && m["num-slaves"] == strconv.Itoa(n) && m["num-other-sentinels"] == "2"
 		})
 		_ = sc.Close()
 	}

@@ -4,7 +4,12 @@
 -- ARGV[10] display claims to keep (JSON) or ""; group triples from ARGV[11].
 -- Returns {now, endedId...}
 local id = ARGV[5]
-local live = prune(11)
+-- the new session itself does not count: a try run again (its replicas did
+-- not confirm the first) must not end more sessions than the first did
+local live = {}
+for _, s in ipairs(prune(11)) do
+  if s[1] ~= id then live[#live + 1] = s end
+end
 local out = {now}
 local max = tonumber(ARGV[8])
 if max > 0 then
