@@ -58,15 +58,54 @@ func (e *endings) timed(t *testing.T, what string, op func() error) {
 	e.slowest = max(e.slowest, time.Since(start))
 }
 
-// churn ends sessions and signs users in again (max_sessions 1 ends their
-// other session) every 60 ms for span, retrying what the store refuses.
+// revoke ends s the way one of the gateway's paths does, by turns: sign-out
+// and My devices (End), a manager's revocation by name (LookupUser, List,
+// End), and back-channel logout (SessionsForIdPSession, End).
+func revoke(ctx context.Context, st *session.RedisStore, s *session.Session, turn int) error {
+	switch turn % 3 {
+	case 1:
+		matches, err := st.LookupUser(ctx, session.NameSubject, s.Subject)
+		if err != nil {
+			return err
+		}
+		if len(matches) != 1 {
+			return fmt.Errorf("manager's revocation: %d users named %q", len(matches), s.Subject)
+		}
+		list, err := st.List(ctx, matches[0].UserKey, tableOfLimits)
+		if err != nil {
+			return err
+		}
+		for _, d := range list {
+			if err := st.End(ctx, d.Ref(), session.ReasonAdmin); err != nil {
+				return err
+			}
+		}
+		return nil
+	case 2:
+		refs, err := st.SessionsForIdPSession(ctx, s.IdPSessionID)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			if err := st.End(ctx, ref, session.ReasonBackchannel); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st.End(ctx, s.Ref(), session.ReasonLogout)
+}
+
+// churn ends sessions (by the paths of revoke, in turn) and signs users in
+// again (max_sessions 1 ends their other session) every 60 ms for span,
+// retrying what the store refuses.
 func (e *endings) churn(t *testing.T, st *session.RedisStore, live []*session.Session, span time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	stop := time.Now().Add(span)
 	for i := 0; time.Now().Before(stop) && i+1 < len(live); i += 2 {
 		s := live[i]
-		e.timed(t, "end", func() error { return st.End(ctx, s.Ref(), session.ReasonLogout) })
+		e.timed(t, "end", func() error { return revoke(ctx, st, s, i/2) })
 		e.ended = append(e.ended, s)
 		again := newSession(live[i+1].Subject)
 		var ended []string
@@ -110,7 +149,7 @@ func (e *endings) verify(t *testing.T, url string) {
 			lost++
 		}
 	}
-	t.Logf("%d sessions ended (logout and max_sessions), %d kept; store calls refused during the failover: %d; "+
+	t.Logf("%d sessions ended (sign-out, manager, back-channel, max_sessions), %d kept; store calls refused during the failover: %d; "+
 		"slowest sign-out or sign-in: %v", len(e.ended), len(e.kept), e.failed, e.slowest.Round(time.Millisecond))
 	if back != 0 || lost != 0 {
 		t.Fatalf("after the failover %d ended sessions are valid again and %d kept sessions are lost", back, lost)
@@ -136,6 +175,11 @@ func signIn(t *testing.T, st *session.RedisStore, n int) []*session.Session {
 	for i := range n {
 		s := newSession(fmt.Sprintf("failover-user-%d", i))
 		mustCreate(t, st, s, session.CreateOptions{})
+		// as the gateway's sign-in does: a manager finds the user by name
+		err := st.RememberUser(context.Background(), s.UserKey, s.Subject, []session.UserName{{Kind: session.NameSubject, Value: s.Subject}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		out = append(out, s)
 	}
 	return out
