@@ -67,8 +67,9 @@ type StoreConfig struct {
 	// relies on, before the gateway answers; and, outside a Cluster, how many
 	// replicas in sync (confirmed within 5 s) a master needs for the gateway
 	// to trust its answers. Behind Sentinel the gateway also waits for every
-	// replica the master has had in sync, unless the sentinels agree that
-	// the missing ones are down. So a sign-out is never undone by a
+	// replica the master has had in sync, and accepts fewer (even fewer than
+	// MinReplicas) only when the sentinels agree that the missing ones are
+	// down. So a sign-out is never undone by a
 	// failover, and a gateway still talking to a master that a failover has
 	// replaced refuses (503) rather than letting an ended session in. When
 	// replicas do not confirm within about 3 s, the request fails closed
