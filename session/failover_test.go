@@ -59,9 +59,9 @@ func TestRevocationSurvivesHardSentinelFailover(t *testing.T) {
 }
 
 // A replica that stops and comes back (no failover): the master goes on
-// alone once the sentinels see the replica down, and while the replica
-// copies the data again. Service is refused only briefly, and no sign-out
-// made meanwhile is undone.
+// without it once the sentinels see it down, and while it copies the data
+// again. Service is refused only briefly, and no sign-out made meanwhile is
+// undone.
 func TestReplicaRestartWithoutFailover(t *testing.T) {
 	s, st, live := sentinelWithSessions(t, 40)
 	ctx := context.Background()

@@ -39,7 +39,7 @@ func (r *RedisStore) RememberUser(ctx context.Context, userKey, subject string, 
 			continue
 		}
 		key := directoryKey(name)
-		_, err := r.guard.run(ctx, guardedWrite{key: key, queue: func(p redis.Pipeliner) {
+		err := r.guard.run(ctx, guardedWrite{key: key, queue: func(p redis.Pipeliner) {
 			p.SAdd(ctx, key, userKey+" "+subject)
 			p.Expire(ctx, key, directoryTTL)
 		}})

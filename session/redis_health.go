@@ -51,21 +51,17 @@ func newStoreHealth(main redis.UniversalClient) *storeHealth {
 // newProbeClient returns a client with the main client's address and
 // credentials whose own dial breaker never trips (it holds at most one
 // connection, so a pool size of a million costs nothing) and that does not
-// retry: each probe is one PING.
+// retry: each probe is one PING. A Cluster has none: answers pings every
+// master through the main client.
 func newProbeClient(main redis.UniversalClient) redis.UniversalClient {
-	switch c := main.(type) {
-	case *redis.Client:
-		o := *c.Options()
-		o.PoolSize, o.MinIdleConns, o.MaxIdleConns, o.MaxRetries = 1<<20, 0, 1, -1
-		o.PushNotificationProcessor = nil // the main client's; a new client makes its own
-		return redis.NewClient(&o)
-	case *redis.ClusterClient:
-		o := *c.Options()
-		o.PoolSize, o.MinIdleConns, o.MaxIdleConns, o.MaxRetries = 1<<20, 0, 1, -1
-		o.PushNotificationProcessor = nil
-		return redis.NewClusterClient(&o)
+	c, ok := main.(*redis.Client)
+	if !ok {
+		return nil
 	}
-	return nil
+	o := *c.Options()
+	o.PoolSize, o.MinIdleConns, o.MaxIdleConns, o.MaxRetries = 1<<20, 0, 1, -1
+	o.PushNotificationProcessor = nil // the main client's; a new client makes its own
+	return redis.NewClient(&o)
 }
 
 // ready fails at once while the breaker is open.

@@ -47,9 +47,9 @@ type ReplicaOptions struct {
 const (
 	// replicaWait bounds one WAIT for the replicas' confirmation.
 	replicaWait = 500 * time.Millisecond
-	// loneWait bounds it while the sentinels agree the master has fewer
+	// coveredWait bounds it while the sentinels agree the master has fewer
 	// replicas than it had: no more confirmations are coming.
-	loneWait = 5 * time.Millisecond
+	coveredWait = 5 * time.Millisecond
 	// writeBudget bounds the tries of one guarded write: about the time a
 	// client needs to learn of a new master from Sentinel.
 	writeBudget = 3 * time.Second
@@ -85,8 +85,8 @@ type replicaGuard struct {
 	// promoted in its place, until the sentinels say otherwise.
 	mark highWater
 
-	// lone remembers the sentinels' last agreed view (see covered).
-	lone loneMaster
+	// cover remembers the sentinels' last agreed view (see covered).
+	cover sentinelCover
 }
 
 func newReplicaGuard(client redis.UniversalClient, opts ReplicaOptions) *replicaGuard {
@@ -108,8 +108,9 @@ func newReplicaGuard(client redis.UniversalClient, opts ReplicaOptions) *replica
 	return g
 }
 
-// need is how many replicas must confirm a write. In a Cluster left to
-// AutoReplicas it asks the Cluster once whether every master has a replica.
+// need is how many replicas must confirm a write (at least; see want). In a
+// Cluster left to AutoReplicas it asks the Cluster whether it has replicas
+// (again every clusterRecheck while it has none).
 func (g *replicaGuard) need(ctx context.Context) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -147,46 +148,59 @@ type guardedWrite struct {
 // run carries out w on the master that holds w.key and, when replicas must
 // confirm, WAITs for them on the same connection, trying again until
 // writeBudget (without replicas to wait for, a failure is returned at once,
-// as before). It returns the commands of the confirmed try.
-func (g *replicaGuard) run(ctx context.Context, w guardedWrite) ([]redis.Cmder, error) {
+// as before). The caller's queue keeps the commands of the last try.
+func (g *replicaGuard) run(ctx context.Context, w guardedWrite) error {
 	need, err := g.need(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	deadline := time.Now().Add(writeBudget)
 	loads := 0
 	for {
-		cmds, err := g.try(ctx, w, need)
+		err := g.try(ctx, w, need)
 		switch {
 		case err == nil:
-			return cmds, nil
+			return nil
 		case redis.HasErrorPrefix(err, "NOSCRIPT") && w.script != nil && loads < maxScriptLoads:
 			loads++
 			if err = g.load(ctx, w); err == nil {
 				continue
 			}
 		case ctx.Err() != nil || need == 0:
-			return nil, err
+			return err
 		}
 		if time.Now().Add(retryPause).After(deadline) {
-			return nil, err
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, err
+			return err
 		case <-time.After(retryPause):
 		}
 	}
 }
 
+// masterOf is where w.key's commands go: the client itself, or in a
+// Cluster the master that holds the key (so that WAIT is asked of it).
+func (g *replicaGuard) masterOf(ctx context.Context, key string) (redis.Cmdable, error) {
+	if g.cluster == nil {
+		return g.client, nil
+	}
+	n, err := g.cluster.MasterForKey(ctx, key)
+	if err != nil {
+		g.cluster.ReloadState(ctx)
+		return nil, err
+	}
+	return n, nil
+}
+
 // try runs w once on the master that holds its key, then WAIT.
-func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) ([]redis.Cmder, error) {
+func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) error {
 	var node redis.Cmdable = g.client
-	if g.cluster != nil && need > 0 { // with nothing to wait for, the Cluster client routes (and follows MOVED, ASK)
-		n, err := g.cluster.MasterForKey(ctx, w.key)
+	if need > 0 { // with nothing to wait for, a Cluster client routes (and follows MOVED, ASK)
+		n, err := g.masterOf(ctx, w.key)
 		if err != nil {
-			g.cluster.ReloadState(ctx)
-			return nil, err
+			return err
 		}
 		node = n
 	}
@@ -205,11 +219,8 @@ func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) ([]red
 	if info != nil {
 		cmds = cmds[1:]
 	}
-	if wait != nil {
-		cmds = cmds[:len(cmds)-1]
-	}
 	if len(cmds) > 0 && cmds[0].Err() == nil && w.reply != nil {
-		w.reply(cmds[0])
+		w.reply(cmds[0]) // the first of w's own commands
 	}
 	if errors.Is(err, redis.Nil) {
 		err = nil // a key not found is an answer; each command keeps its own
@@ -219,37 +230,31 @@ func (g *replicaGuard) try(ctx context.Context, w guardedWrite, need int) ([]red
 			// moved, or the node is gone (a failover): learn the slots again
 			g.cluster.ReloadState(ctx)
 		}
-		return nil, err
+		return err
 	}
 	if need == 0 {
-		return cmds, nil
+		return nil
 	}
 	n, _ := wait.Int64()
 	acks := int(n)
-	if g.cluster != nil {
-		// fewer confirmed: fine only when no more replicas of this master
-		// are up (nothing else could be promoted in its place)
-		if acks >= need || g.clusterNodeCovered(ctx, node, acks) {
-			return cmds, nil
-		}
-	} else if err := g.judge(ctx, parseReplication(info.Val()), acks); err == nil {
-		return cmds, nil
-	} else {
-		return nil, err
+	if g.cluster == nil {
+		return g.judge(ctx, parseReplication(info.Val()), acks)
 	}
-	return nil, fmt.Errorf("%d of %d replicas confirmed: %w", acks, need, errNotEnoughReplicas)
+	// fewer confirmed: fine only when no more replicas of this master are up
+	// (nothing else could be promoted in its place)
+	if acks >= need || g.clusterNodeCovered(ctx, node, acks) {
+		return nil
+	}
+	return fmt.Errorf("%d of %d replicas confirmed: %w", acks, need, errNotEnoughReplicas)
 }
 
 // load loads w's script on the master that holds w.key.
 func (g *replicaGuard) load(ctx context.Context, w guardedWrite) error {
-	if g.cluster != nil {
-		node, err := g.cluster.MasterForKey(ctx, w.key)
-		if err != nil {
-			return err
-		}
-		return w.script.Load(ctx, node).Err()
+	node, err := g.masterOf(ctx, w.key)
+	if err != nil {
+		return err
 	}
-	return w.script.Load(ctx, g.client).Err()
+	return w.script.Load(ctx, node).Err()
 }
 
 // trustedRead runs the reads queue queues under the guard, so that they are
@@ -258,15 +263,14 @@ func (g *replicaGuard) load(ctx context.Context, w guardedWrite) error {
 // has replaced. (WAIT after reads only counts the replicas attached; the
 // INFO replication sent with them tells which are in sync.)
 func (r *RedisStore) trustedRead(ctx context.Context, key string, queue func(p redis.Pipeliner)) error {
-	_, err := r.guard.run(ctx, guardedWrite{key: key, queue: queue})
-	return err
+	return r.guard.run(ctx, guardedWrite{key: key, queue: queue})
 }
 
 // runScript runs script on keys under the guard and returns its reply.
 func (r *RedisStore) runScript(ctx context.Context, script *redis.Script, keys []string, args []any,
 	reply func(redis.Cmder)) (*redis.Cmd, error) {
 	var cmd *redis.Cmd
-	_, err := r.guard.run(ctx, guardedWrite{
+	err := r.guard.run(ctx, guardedWrite{
 		key:    keys[0],
 		script: script,
 		reply:  reply,

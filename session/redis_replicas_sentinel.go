@@ -16,7 +16,7 @@ func (g *replicaGuard) askSentinels(ctx context.Context) (string, int, bool) {
 	master, answered, up := "", 0, 0
 	for _, addr := range fo.SentinelAddrs {
 		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: fo.SentinelUsername,
-			Password: fo.SentinelPassword, TLSConfig: fo.TLSConfig, DialTimeout: loneAskTimeout, MaxRetries: -1})
+			Password: fo.SentinelPassword, TLSConfig: fo.TLSConfig, DialTimeout: coverAskTimeout, MaxRetries: -1})
 		v, err := sentinelView(ctx, sc, fo.MasterName)
 		_ = sc.Close()
 		if err != nil {
@@ -32,7 +32,7 @@ func (g *replicaGuard) askSentinels(ctx context.Context) (string, int, bool) {
 		return "", 0, false
 	}
 	mc := redis.NewClient(&redis.Options{Addr: master, Username: fo.Username, Password: fo.Password,
-		TLSConfig: fo.TLSConfig, DialTimeout: loneAskTimeout, MaxRetries: -1})
+		TLSConfig: fo.TLSConfig, DialTimeout: coverAskTimeout, MaxRetries: -1})
 	defer mc.Close()
 	info, err := mc.Info(ctx, "replication").Result()
 	if err != nil {

@@ -29,7 +29,7 @@ func TestTrustMasterWithoutSentinel(t *testing.T) {
 		ok   bool
 	}{
 		{"role:master\r\nslave0:ip=a,port=1,state=online,offset=1,lag=1\r\nmaster_replid:x\r\n", true},
-		{"role:master\r\nconnected_slaves:0\r\nmaster_replid:x\r\n", false}, // replaced, or cut off: never alone without Sentinel
+		{"role:master\r\nconnected_slaves:0\r\nmaster_replid:x\r\n", false}, // replaced, or cut off: never covered without Sentinel
 		{"role:slave\r\nmaster_replid:x\r\n", false},
 		{"", false},
 	} {

@@ -10,13 +10,13 @@ import (
 )
 
 const (
-	// loneFor is how long the sentinels' agreed view is used without
+	// coverFor is how long the sentinels' agreed view is used without
 	// asking them again.
-	loneFor = time.Second
-	// loneAskEvery bounds how often the sentinels are asked.
-	loneAskEvery = 200 * time.Millisecond
-	// loneAskTimeout bounds one round of questions to the sentinels.
-	loneAskTimeout = time.Second
+	coverFor = time.Second
+	// coverAskEvery bounds how often the sentinels are asked.
+	coverAskEvery = 200 * time.Millisecond
+	// coverAskTimeout bounds one round of questions to the sentinels.
+	coverAskTimeout = time.Second
 )
 
 // replication is what INFO replication says of the server that sent it.
@@ -68,7 +68,7 @@ func (g *replicaGuard) guardsChecks() bool {
 // INFO replication (see judge).
 func (g *replicaGuard) trustMaster(info string) error {
 	r := parseReplication(info)
-	ctx, cancel := context.WithTimeout(context.Background(), loneAskTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), coverAskTimeout)
 	defer cancel()
 	return g.judge(ctx, r, r.inSync)
 }
@@ -78,6 +78,27 @@ type highWater struct {
 	mu     sync.Mutex
 	replID string
 	n      int
+}
+
+// of returns the mark of the master with replID (0 for a new master: it
+// starts its own count).
+func (m *highWater) of(replID string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.replID != replID {
+		m.replID, m.n = replID, 0
+	}
+	return m.n
+}
+
+// set moves the mark of the master with replID to n (up when more are in
+// sync, down when the sentinels agree the others are gone).
+func (m *highWater) set(replID string, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.replID == replID {
+		m.n = n
+	}
 }
 
 // want is how many replicas must confirm: min, or behind Sentinel as many
@@ -108,36 +129,22 @@ func (g *replicaGuard) judge(ctx context.Context, r replication, acks int) error
 		}
 		return fmt.Errorf("%d of %d replicas in sync and confirming: %w", have, g.min, errNotEnoughReplicas)
 	}
-	m := &g.mark
-	m.mu.Lock()
-	if m.replID != r.replID { // a new master: its own count
-		m.replID, m.n = r.replID, 0
-	}
-	want := max(g.min, m.n)
-	m.mu.Unlock()
+	want := max(g.min, g.mark.of(r.replID))
 	if have >= want {
-		m.mu.Lock()
-		if m.replID == r.replID {
-			m.n = max(m.n, have)
-		}
-		m.mu.Unlock()
-		g.lone.forgetBelow(have)
+		g.mark.set(r.replID, have)
+		g.cover.forgetBelow(have)
 		return nil
 	}
 	if g.covered(ctx, r, have) {
-		m.mu.Lock()
-		if m.replID == r.replID {
-			m.n = have // the sentinels agree the others are gone
-		}
-		m.mu.Unlock()
+		g.mark.set(r.replID, have)
 		return nil
 	}
 	return fmt.Errorf("%d of %d replicas in sync and confirming, and the sentinels do not agree the others are gone: %w",
 		have, want, errNotEnoughReplicas)
 }
 
-// loneMaster is the sentinels' last agreed view of the master.
-type loneMaster struct {
+// sentinelCover is the sentinels' last agreed view of the master.
+type sentinelCover struct {
 	mu      sync.Mutex
 	replID  string
 	up      int // replicas the sentinels know up and in sync
@@ -147,7 +154,7 @@ type loneMaster struct {
 
 // forgetBelow drops the sentinels' view when a master has more replicas in
 // sync than it says (a replica is back): the next shortfall asks again.
-func (l *loneMaster) forgetBelow(have int) {
+func (l *sentinelCover) forgetBelow(have int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.replID != "" && have > l.up {
@@ -161,21 +168,21 @@ func (l *loneMaster) forgetBelow(have int) {
 // failover under way, and none knows more than have replicas of it up and
 // in sync. A master that a failover has replaced is never covered: the
 // sentinels name the new one, whose replication ID differs. Without
-// Sentinel nothing is covered. The view is remembered for loneFor.
+// Sentinel nothing is covered. The view is remembered for coverFor.
 func (g *replicaGuard) covered(ctx context.Context, r replication, have int) bool {
 	if g.sentinel == nil || r.role != "master" || r.replID == "" {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(ctx, loneAskTimeout)
+	ctx, cancel := context.WithTimeout(ctx, coverAskTimeout)
 	defer cancel()
-	l := &g.lone
+	l := &g.cover
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
 	if l.replID != "" && now.Before(l.until) {
 		return l.replID == r.replID && have >= l.up
 	}
-	if now.Sub(l.askedAt) < loneAskEvery {
+	if now.Sub(l.askedAt) < coverAskEvery {
 		return false
 	}
 	l.askedAt = now
@@ -184,7 +191,7 @@ func (g *replicaGuard) covered(ctx context.Context, r replication, have int) boo
 		l.replID = ""
 		return false
 	}
-	l.replID, l.up, l.until = id, up, now.Add(loneFor)
+	l.replID, l.up, l.until = id, up, now.Add(coverFor)
 	return id == r.replID && have >= up
 }
 
@@ -193,11 +200,11 @@ func (g *replicaGuard) covered(ctx context.Context, r replication, have int) boo
 // confirmations are coming; if a replica is back meanwhile, the short WAIT
 // falls short, covered says no, and the next try waits in full).
 func (g *replicaGuard) waitTimeout() time.Duration {
-	l := &g.lone
+	l := &g.cover
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.replID != "" && time.Now().Before(l.until) {
-		return loneWait
+		return coveredWait
 	}
 	return replicaWait
 }

@@ -44,7 +44,7 @@ func (r *RedisStore) Setting(ctx context.Context, name string) (string, error) {
 // SetSetting implements SharedState.
 func (r *RedisStore) SetSetting(ctx context.Context, name, value string) error {
 	key := settingKey(name)
-	_, err := r.guard.run(ctx, guardedWrite{key: key, queue: func(p redis.Pipeliner) { p.Set(ctx, key, value, 0) }})
+	err := r.guard.run(ctx, guardedWrite{key: key, queue: func(p redis.Pipeliner) { p.Set(ctx, key, value, 0) }})
 	if err != nil {
 		return unavailable("save setting", err)
 	}
