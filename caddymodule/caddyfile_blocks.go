@@ -48,7 +48,8 @@ func (h *Handler) parsePolicy(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// parseStore reads `store memory` or `store redis <url> [{ min_replicas <n> }]`.
+// parseStore reads `store memory` or
+// `store redis <url> [{ min_replicas <n>; local_cache on|off }]`.
 func (h *Handler) parseStore(d *caddyfile.Dispenser) error {
 	args := d.RemainingArgs()
 	switch {
@@ -61,18 +62,29 @@ func (h *Handler) parseStore(d *caddyfile.Dispenser) error {
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
-		if opt != "min_replicas" || h.Store.Kind != config.StoreRedis {
-			return d.Errf("store: unknown option %q (store redis <url> takes min_replicas)", opt)
+		if h.Store.Kind != config.StoreRedis {
+			return d.Errf("store: unknown option %q (store memory takes none)", opt)
 		}
-		v, err := singleArg(d)
-		if err != nil {
-			return err
+		switch opt {
+		case "min_replicas":
+			v, err := singleArg(d)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return d.Errf("store: min_replicas: %q is not a whole number of replicas (0 turns the guard off)", v)
+			}
+			h.Store.MinReplicas = &n
+		case "local_cache":
+			on, err := onOff(d, true)
+			if err != nil {
+				return err
+			}
+			h.Store.LocalCache = &on
+		default:
+			return d.Errf("store: unknown option %q (store redis <url> takes min_replicas, local_cache)", opt)
 		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return d.Errf("store: min_replicas: %q is not a whole number of replicas (0 turns the guard off)", v)
-		}
-		h.Store.MinReplicas = &n
 	}
 	return nil
 }

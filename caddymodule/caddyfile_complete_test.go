@@ -30,6 +30,7 @@ clinic.example {
 		cookie_secret {env.SG_COOKIE_SECRET} {env.SG_COOKIE_SECRET_OLD}
 		store redis redis://10.0.0.5:6379/2 {
 			min_replicas 2
+			local_cache off
 		}
 		idle_timeout 20m
 		absolute_timeout 10h
@@ -101,6 +102,7 @@ clinic.example {
 		{"store.kind", s.Store.Kind, config.StoreRedis},
 		{"store.url", s.Store.URL, "redis://10.0.0.5:6379/2"},
 		{"store.min_replicas", fmt.Sprint(s.Store.MinReplicas != nil && *s.Store.MinReplicas == 2), "true"},
+		{"store.local_cache", fmt.Sprint(s.Store.LocalCache != nil && !*s.Store.LocalCache), "true"},
 		{"idle_timeout", s.IdleTimeout.Std(), 20 * time.Minute},
 		{"absolute_timeout", s.AbsoluteTimeout.Std(), 10 * time.Hour},
 		{"warn_before", s.WarnBefore.Std(), 90 * time.Second},

@@ -66,6 +66,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("session_gate: store: %w", err)
 	}
 	h.store, h.storeKey = store, key
+	if c, ok := store.(interface{ LocalCache() (bool, string) }); ok {
+		if on, why := c.LocalCache(); on {
+			h.logger.Info("session checks are served from a local copy that Redis keeps exact")
+		} else {
+			h.logger.Info("no local copy of sessions: every check is a round trip to Redis", zap.String("why", why))
+		}
+	}
 	// cookies are bound to this provider and client: see auth.NewBoundSealer
 	sealer, err := auth.NewBoundSealer(h.CookieSecrets, h.Issuer+" "+h.ClientID)
 	if err != nil {

@@ -60,6 +60,7 @@ func TestSoakMixedTraffic(t *testing.T) {
 	}
 	defer client.Close()
 	store := session.NewRedisStore(client, session.Options{})
+	defer store.Close()
 	sealer, err := auth.NewBoundSealer([]string{testCookieSecret}, st.idp.Issuer()+" "+testClientID)
 	if err != nil {
 		t.Fatal(err)

@@ -41,9 +41,10 @@ func loadStore(sc config.StoreConfig, tombstoneTTL time.Duration) (session.Store
 	if sc.MinReplicas != nil {
 		replicas.Min = *sc.MinReplicas
 	}
-	key := fmt.Sprintf("%s:%s:%d", sc.Kind, sc.URL, replicas.Min)
+	local := session.LocalCacheOptions{Off: sc.LocalCache != nil && !*sc.LocalCache}
+	key := fmt.Sprintf("%s:%s:%d:%t", sc.Kind, sc.URL, replicas.Min, local.Off)
 	v, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
-		opts := session.Options{TombstoneTTL: tombstoneTTL}
+		opts := session.Options{TombstoneTTL: tombstoneTTL, LocalCache: local}
 		switch sc.Kind {
 		case config.StoreMemory:
 			return pooledStore{Store: session.NewMemoryStore(opts, time.Minute)}, nil

@@ -31,6 +31,7 @@ var badOptions = []struct {
 	{"store", "store redis ftp://127.0.0.1:6379", map[string]any{"store": map[string]string{"kind": "redis", "url": "ftp://127.0.0.1:6379"}}},
 	{"store", "store redis redis://127.0.0.1:6379 {\n\t\t\tmin_replicas -1\n\t\t}", map[string]any{"store": map[string]any{"kind": "redis", "url": "redis://127.0.0.1:6379", "min_replicas": -1}}},
 	{"store", "store memory {\n\t\t\tmin_replicas 1\n\t\t}", map[string]any{"store": map[string]any{"kind": "memory", "min_replicas": 1}}},
+	{"store", "store memory {\n\t\t\tlocal_cache off\n\t\t}", map[string]any{"store": map[string]any{"kind": "memory", "local_cache": false}}},
 	{"path_prefix", "path_prefix gate", map[string]any{"path_prefix": "gate"}},
 	{"scopes", `scopes openid "two words"`, map[string]any{"scopes": []string{"openid", "two words"}}},
 	{"identity_headers", "identity_headers {\n\t\t\tX-User \"\"\n\t\t}", map[string]any{"identity_headers": map[string]string{"X-User": ""}}},

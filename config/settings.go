@@ -76,6 +76,16 @@ type StoreConfig struct {
 	// (503). 0 turns this off. Default: 1 with a Sentinel URL, 1 in a
 	// Cluster that has replicas, 0 otherwise.
 	MinReplicas *int `json:"min_replicas,omitempty"`
+
+	// LocalCache, for kind "redis": whether each gateway node keeps a copy
+	// of the sessions it has checked, which Redis keeps exact (server-assisted
+	// client-side caching, broadcasting mode): a request whose session is in
+	// the copy is decided without a round trip to Redis, and anything that
+	// ends or changes a session on any node reaches every node within one
+	// network latency. If the connection to Redis is lost, the copy empties
+	// at once and checks fail closed as without it. Redis Cluster: not
+	// available yet (every check is a round trip). Default: on.
+	LocalCache *bool `json:"local_cache,omitempty"`
 }
 
 // Settings is the whole configuration of one session_gate handler. Its JSON

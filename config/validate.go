@@ -104,6 +104,9 @@ func (sc StoreConfig) validate() error {
 		if sc.MinReplicas != nil {
 			return optionErrorf("store", "memory takes no min_replicas")
 		}
+		if sc.LocalCache != nil {
+			return optionErrorf("store", "memory takes no local_cache (its sessions are local already)")
+		}
 	case StoreRedis:
 		if sc.URL == "" {
 			return optionErrorf("store", "redis needs a URL, e.g. redis://127.0.0.1:6379/0")

@@ -20,6 +20,7 @@ func TestIdentityInCookieOrStoreBySize(t *testing.T) {
 	srv := testredis.Start(t)
 	clock := testclock.New()
 	store := session.NewRedisStore(srv.Client(t), session.Options{Clock: clock.Now})
+	t.Cleanup(func() { _ = store.Close() })
 	f := newFixture(t, store, clock)
 	for _, n := range []int{3, 400} {
 		t.Run(fmt.Sprintf("%d groups", n), func(t *testing.T) {

@@ -114,21 +114,46 @@ func (g *Gateway) saveOrgAbsoluteTimeout(ctx context.Context, org OrgAbsoluteTim
 	return nil
 }
 
+// orgTimeoutFollowEvery is how often a node re-reads the organization's
+// absolute timeout while its store reads from a local copy that Redis keeps
+// exact: such a read costs no round trip, so a manager's change reaches every
+// node within about this time plus the invalidation latency.
+const orgTimeoutFollowEvery = time.Millisecond
+
 // followOrgAbsoluteTimeout follows the manager's choice in the shared store
-// until ctx is done.
+// until ctx is done: every orgTimeoutFollowEvery while the store reads it
+// locally, else every orgTimeoutRefreshEvery.
 func (g *Gateway) followOrgAbsoluteTimeout(ctx context.Context) {
-	t := time.NewTicker(orgTimeoutRefreshEvery)
+	local, _ := g.shared.(localReader)
+	if local != nil {
+		if on, _ := local.LocalCache(); !on {
+			local = nil
+		}
+	}
+	every := orgTimeoutRefreshEvery
+	if local != nil {
+		every = orgTimeoutFollowEvery
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	var last string
+	var loadedAt, warnedAt time.Time
 	for {
-		loadCtx, cancel := context.WithTimeout(ctx, orgTimeoutRefreshEvery)
-		org, err := g.loadOrgAbsoluteTimeout(loadCtx)
-		cancel()
-		if err != nil {
-			g.log.Warn("cannot read the organization's absolute timeout; keeping the one in force", zap.Error(err))
-		} else if key := orgTimeoutKey(org); key != last {
-			last = key
-			g.applyOrgAbsoluteTimeout(org)
+		if local == nil || local.ReadsLocally() || time.Since(loadedAt) >= orgTimeoutRefreshEvery {
+			loadedAt = time.Now()
+			loadCtx, cancel := context.WithTimeout(ctx, orgTimeoutRefreshEvery)
+			org, err := g.loadOrgAbsoluteTimeout(loadCtx)
+			cancel()
+			switch key := orgTimeoutKey(org); {
+			case err != nil:
+				if time.Since(warnedAt) >= orgTimeoutRefreshEvery {
+					warnedAt = time.Now()
+					g.log.Warn("cannot read the organization's absolute timeout; keeping the one in force", zap.Error(err))
+				}
+			case key != last:
+				last = key
+				g.applyOrgAbsoluteTimeout(org)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -136,6 +161,12 @@ func (g *Gateway) followOrgAbsoluteTimeout(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// localReader is a store that may read from a local copy Redis keeps exact.
+type localReader interface {
+	LocalCache() (on bool, why string)
+	ReadsLocally() bool
 }
 
 func orgTimeoutKey(org *OrgAbsoluteTimeout) string {

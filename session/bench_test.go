@@ -51,12 +51,27 @@ func benchCheck(b *testing.B, store session.Store) {
 	}
 }
 
-// BenchmarkRedisStoreCheck is one EVALSHA round trip to a private
-// redis-server on loopback.
+// BenchmarkRedisStoreCheck is a check on a private redis-server on
+// loopback: from the local copy (no round trip), and with local_cache off
+// (one EVALSHA round trip).
 func BenchmarkRedisStoreCheck(b *testing.B) {
-	srv := testredis.Start(b)
-	store := session.NewRedisStore(srv.Client(b), session.Options{})
-	benchCheck(b, store)
+	for _, off := range []bool{false, true} {
+		name := "local"
+		if off {
+			name = "local_cache_off"
+		}
+		b.Run(name, func(b *testing.B) {
+			srv := testredis.Start(b)
+			store := session.NewRedisStore(srv.Client(b), session.Options{LocalCache: session.LocalCacheOptions{Off: off}})
+			b.Cleanup(func() { _ = store.Close() })
+			for deadline := time.Now().Add(5 * time.Second); !off && !store.ReadsLocally(); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					b.Fatal("the local copy was not trusted within 5 s")
+				}
+			}
+			benchCheck(b, store)
+		})
+	}
 }
 
 // BenchmarkMemoryStoreCheck is the memory store's check (a map lookup under

@@ -22,8 +22,13 @@ func storeFactories(t *testing.T) map[string]storeFactory {
 			return s
 		},
 		"redis": func(t *testing.T, clock session.Clock) session.Store {
-			srv := testredis.Start(t)
-			return session.NewRedisStore(srv.Client(t), session.Options{Clock: clock})
+			return readingLocally(t, session.NewRedisStore(testredis.Start(t).Client(t), session.Options{Clock: clock}))
+		},
+		"redis-local-cache-off": func(t *testing.T, clock session.Clock) session.Store {
+			st := session.NewRedisStore(testredis.Start(t).Client(t),
+				session.Options{Clock: clock, LocalCache: session.LocalCacheOptions{Off: true}})
+			t.Cleanup(func() { _ = st.Close() })
+			return st
 		},
 	}
 	if testing.Short() {
@@ -33,6 +38,23 @@ func storeFactories(t *testing.T) map[string]storeFactory {
 		f[name] = factory
 	}
 	return f
+}
+
+// readingLocally closes st after the test and waits until it serves checks
+// from its local copy (when it has one), so that the contract runs through
+// the copy.
+func readingLocally(t *testing.T, st *session.RedisStore) *session.RedisStore {
+	t.Helper()
+	t.Cleanup(func() { _ = st.Close() })
+	if on, _ := st.LocalCache(); !on {
+		return st
+	}
+	for deadline := time.Now().Add(5 * time.Second); !st.ReadsLocally(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the local copy was not trusted within 5 s")
+		}
+	}
+	return st
 }
 
 var tableOfLimits = session.LimitTable{

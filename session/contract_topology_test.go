@@ -32,10 +32,8 @@ func sharedStore(url string) storeFactory {
 		if err := flushAll(context.Background(), client); err != nil {
 			t.Fatalf("empty the store: %v", err)
 		}
-		st := session.NewRedisStore(client, session.Options{Clock: clock,
-			Replicas: session.ReplicaOptions{Min: session.AutoReplicas, SentinelURL: sentinelURL(url)}})
-		t.Cleanup(func() { _ = st.Close() })
-		return st
+		return readingLocally(t, session.NewRedisStore(client, session.Options{Clock: clock,
+			Replicas: session.ReplicaOptions{Min: session.AutoReplicas, SentinelURL: sentinelURL(url)}}))
 	}
 }
 

@@ -2,6 +2,7 @@ package session
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -51,6 +52,11 @@ type RedisStore struct {
 	guard *replicaGuard
 	// tombstone is opts.TombstoneTTL, raised by later configurations.
 	tombstone tombstoneTTL
+	// local serves checks from a copy Redis keeps exact (nil when off;
+	// localOff says why); touch records the activity it sees.
+	local    *localCopy
+	localOff string
+	touch    *scriptPipeliner
 }
 
 // checkPipelines is how many pipelines of session checks are in flight at
@@ -88,8 +94,21 @@ func NewRedisStore(client redis.UniversalClient, opts Options) *RedisStore {
 		r.check.trust = r.guard.trustMaster
 	}
 	r.tombstone.raise(opts.TombstoneTTL)
+	var trust func(string) error
+	if r.guard.guardsChecks() {
+		trust = r.guard.trustMaster
+	}
+	r.local, r.localOff = newLocalCopy(client, opts.LocalCache, opts.Clock, trust)
+	if r.local != nil {
+		r.touch = newScriptPipeliner(client, onUser(touchLua), checkPipelines)
+		health.onDown = r.local.drop
+	}
 	return r
 }
+
+// LocalCache reports whether checks are served from a local copy that Redis
+// keeps exact and, when not, why.
+func (r *RedisStore) LocalCache() (on bool, why string) { return r.local != nil, r.localOff }
 
 // userKeyName is the Redis key of a user's hash.
 func userKeyName(userKey string) string { return "sg:{" + userKey + "}" }
@@ -118,9 +137,15 @@ func validUserKey(k string) bool {
 	return true
 }
 
-// Close implements Store: it stops the store's probe; the client belongs to
-// the caller and stays open.
-func (r *RedisStore) Close() error { return r.health.close() }
+// Close implements Store: it stops the store's probes and closes the local
+// copy; the client belongs to the caller and stays open.
+func (r *RedisStore) Close() error {
+	err := r.health.close()
+	if r.local != nil {
+		err = errors.Join(err, r.local.close())
+	}
+	return err
+}
 
 func toInt(v any) int64 {
 	switch x := v.(type) {

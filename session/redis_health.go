@@ -34,6 +34,8 @@ type storeHealth struct {
 
 	down    atomic.Bool
 	lastErr atomic.Pointer[error] // error that opened the breaker
+	// onDown, when set, runs when the breaker opens (the local copy empties)
+	onDown  func()
 	mu      sync.Mutex
 	probing bool
 	// background runs the probe; close stops it
@@ -83,7 +85,9 @@ func (h *storeHealth) failed(err error) {
 		return
 	}
 	h.lastErr.Store(&err) // a pointer: errors of different types follow each other
-	h.down.Store(true)
+	if !h.down.Swap(true) && h.onDown != nil {
+		h.onDown()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.probing {

@@ -44,13 +44,15 @@ func (h *pipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	}
 }
 
-// Concurrent checks share pipelines, each caller gets its own session's
-// answer, and every check is still exactly one command.
+// Concurrent checks by script (without the local copy) share pipelines,
+// each caller gets its own session's answer, and every check is still
+// exactly one command.
 func TestConcurrentChecksArePipelined(t *testing.T) {
 	srv := testredis.Start(t)
 	client := srv.Client(t)
 	clock := testclock.New()
-	st := NewRedisStore(client, Options{Clock: clock.Now})
+	st := NewRedisStore(client, Options{Clock: clock.Now, LocalCache: LocalCacheOptions{Off: true}})
+	t.Cleanup(func() { _ = st.Close() })
 	ctx := context.Background()
 	ls := LimitTable{Default: Limits{Idle: time.Hour}}
 	const callers, rounds = 48, 40
@@ -110,6 +112,7 @@ func TestPipelinedCheckReloadsFlushedScript(t *testing.T) {
 	srv := testredis.Start(t)
 	client := srv.Client(t)
 	st := NewRedisStore(client, Options{})
+	t.Cleanup(func() { _ = st.Close() })
 	ctx := context.Background()
 	ls := LimitTable{Default: Limits{Idle: time.Hour}}
 	s := &Session{ID: NewID(), UserKey: UserKey("iss", "flush"), Subject: "flush"}

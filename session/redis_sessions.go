@@ -38,6 +38,9 @@ func (r *RedisStore) Create(ctx context.Context, s *Session, limits LimitTable, 
 		for _, v := range res[min(1, len(res)):] {
 			if id := toString(v); !slices.Contains(ended, id) {
 				ended = append(ended, id)
+				if r.local != nil {
+					r.local.memo.skip(memoKey(Ref{UserKey: s.UserKey, ID: id}))
+				}
 			}
 		}
 	}
@@ -89,11 +92,8 @@ func groupLimitArgs(limits LimitTable) []any {
 	return args
 }
 
-// Check implements Sessions.
-func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitTable, activity bool) (CheckResult, error) {
-	if !validUserKey(ref.UserKey) || !validSessionID(ref.ID) {
-		return CheckResult{Reason: ReasonEnded, Now: time.Now()}, nil
-	}
+// checkByScript runs the check script: one round trip.
+func (r *RedisStore) checkByScript(ctx context.Context, ref Ref, limits LimitTable, activity bool) (CheckResult, error) {
 	act := "0"
 	if activity {
 		act = "1"
@@ -191,6 +191,9 @@ func setStoredIdentity(s *Session, stored string) error {
 func (r *RedisStore) End(ctx context.Context, ref Ref, reason Reason) error {
 	if !validUserKey(ref.UserKey) || !validSessionID(ref.ID) {
 		return nil
+	}
+	if r.local != nil { // before the write: no check on this node may see it live after
+		r.local.memo.skip(memoKey(ref))
 	}
 	args := append(r.commonArgs(LimitTable{}), ref.ID, string(reason))
 	if _, err := r.runScript(ctx, r.end, []string{userKeyName(ref.UserKey)}, args, nil); err != nil {

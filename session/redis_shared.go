@@ -29,8 +29,14 @@ func (r *RedisStore) Forget(ctx context.Context, key string) error {
 	return nil
 }
 
-// Setting implements SharedState.
+// Setting implements SharedState: from the local copy while it is
+// trusted, so that following a setting closely costs no round trip.
 func (r *RedisStore) Setting(ctx context.Context, name string) (string, error) {
+	if r.ReadsLocally() && !r.local.memo.skipped(settingMemoKey(name)) {
+		if v, err := r.local.setting(ctx, settingKey(name)); err == nil {
+			return v, nil
+		}
+	}
 	v, err := r.client.Get(ctx, settingKey(name)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
@@ -44,6 +50,9 @@ func (r *RedisStore) Setting(ctx context.Context, name string) (string, error) {
 // SetSetting implements SharedState.
 func (r *RedisStore) SetSetting(ctx context.Context, name, value string) error {
 	key := settingKey(name)
+	if r.local != nil {
+		r.local.memo.skip(settingMemoKey(name))
+	}
 	err := r.guard.run(ctx, guardedWrite{key: key, queue: func(p redis.Pipeliner) { p.Set(ctx, key, value, 0) }})
 	if err != nil {
 		return unavailable("save setting", err)

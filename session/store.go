@@ -129,6 +129,9 @@ type Options struct {
 	// Replicas makes the Redis store's revocations survive a failover; the
 	// zero value turns that off (single server).
 	Replicas ReplicaOptions
+	// LocalCache tunes the Redis store's local copy of sessions (on by
+	// default).
+	LocalCache LocalCacheOptions
 }
 
 func (o *Options) setDefaults() {

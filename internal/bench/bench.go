@@ -1,12 +1,14 @@
 // Package bench is the end-to-end benchmark harness of issue #6: it starts,
 // on loopback, an upstream app, a Redis server, the development OpenID
-// provider and one in-process Caddy with five sites — (a) reverse_proxy
+// provider and one in-process Caddy with six sites — (a) reverse_proxy
 // alone, (b) session_gate with Redis, (c) session_gate with the memory store,
 // (d) as (b) for page navigations (banner injected), (e) reverse_proxy after
-// one plain Redis PING (the cost of a round trip alone) — and measures
-// throughput and latency from a separate load-generator process, the Redis
-// commands per request, Redis memory per session, the effect of 100,000 live
-// sessions, the Go micro-benchmarks of the hot path and a CPU profile. The
+// one plain Redis PING (the cost of a round trip alone), (f) as (b) with
+// local_cache off — and measures throughput and latency from a separate
+// load-generator process, the Redis commands per request, how fast a
+// revocation reaches another node under load, Redis memory per session, the
+// effect of 100,000 live sessions, the Go micro-benchmarks of the hot path
+// and a CPU profile. The
 // results are printed and written as a section of docs/benchmarks.md.
 package bench
 
@@ -71,6 +73,7 @@ type Report struct {
 	RoundTrips RoundTrips
 	Memory     *MemoryResult
 	Live       *LiveSessions
+	Revocation *RevocationResult
 	Micro      []MicroResult
 	Profile    *ProfileSummary
 	PageBytes  int
@@ -113,7 +116,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Config: cfg, Date: time.Now(), LoadBefore: loadAverage()}
 	logf := func(format string, args ...any) { fmt.Fprintf(cfg.Log, format+"\n", args...) }
 
-	logf("starting redis-server, the provider, the app and Caddy (sites a-e) …")
+	logf("starting redis-server, the provider, the app and Caddy (sites a-f) …")
 	e, err := startEnv(ctx, cfg.RedisServer)
 	if err != nil {
 		return nil, err
@@ -155,6 +158,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	logf("Redis commands per request …")
 	if err := h.roundTrips(ctx, rep); err != nil {
+		return nil, err
+	}
+	logf("revocation latency between two nodes under load …")
+	if err := h.revocationLatency(ctx, rep); err != nil {
 		return nil, err
 	}
 	if cfg.Profile {

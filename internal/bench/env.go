@@ -43,6 +43,7 @@ const (
 	siteMemory = "c"
 	siteInject = "d"
 	siteFloor  = "e"
+	siteNoCopy = "f"
 )
 
 // siteInfo describes one benchmarked site.
@@ -58,6 +59,7 @@ func sites() []siteInfo {
 		{siteMemory, "(c) session_gate (memory) + reverse_proxy"},
 		{siteInject, "(d) as (b), navigation: banner injected"},
 		{siteFloor, "(e) reverse_proxy + one plain Redis PING"},
+		{siteNoCopy, "(f) as (b), `local_cache off`"},
 	}
 }
 
@@ -75,7 +77,7 @@ type env struct {
 }
 
 // startEnv starts Redis, the provider, the upstream app and Caddy with the
-// five sites, and signs in once on each gated site.
+// sites, and signs in once on each gated site.
 func startEnv(ctx context.Context, redisBin string) (e *env, err error) {
 	e = &env{base: map[string]string{}, cookie: map[string]string{}, page: upstreamPage()}
 	defer func() {
@@ -96,7 +98,7 @@ func startEnv(ctx context.Context, redisBin string) (e *env, err error) {
 	if err = e.startCaddy(); err != nil {
 		return nil, err
 	}
-	for _, s := range []string{siteRedis, siteMemory, siteInject} {
+	for _, s := range []string{siteRedis, siteMemory, siteInject, siteNoCopy} {
 		v, err := signIn(ctx, e.base[s])
 		if err != nil {
 			return nil, fmt.Errorf("sign in on site (%s): %w", s, err)
@@ -191,7 +193,7 @@ func (e *env) startIdP() error {
 	return nil
 }
 
-// caddyfile returns the five sites side by side.
+// caddyfile returns the sites side by side.
 func (e *env) caddyfile() (string, error) {
 	var b strings.Builder
 	b.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\tlevel ERROR\n\t}\n}\n")
@@ -212,8 +214,11 @@ func (e *env) caddyfile() (string, error) {
 			continue
 		}
 		store := "redis " + e.redis.URL
-		if s.key == siteMemory {
+		switch s.key {
+		case siteMemory:
 			store = "memory"
+		case siteNoCopy:
+			store += " {\n\t\t\tlocal_cache off\n\t\t}"
 		}
 		fmt.Fprintf(&b, `%s {
 	session_gate {

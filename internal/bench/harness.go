@@ -88,12 +88,15 @@ func forgedCookie() (string, error) {
 func (h *harness) roundTrips(ctx context.Context, rep *Report) error {
 	top := rep.point(siteRedis, rep.maxConns())
 	rep.RoundTrips.AuthRequests, rep.RoundTrips.AuthCalls = top.Total, top.Calls
+	noCopy := rep.point(siteNoCopy, rep.maxConns())
+	rep.RoundTrips.NoCopyRequests, rep.RoundTrips.NoCopyCalls = noCopy.Total, noCopy.Calls
 
-	short := func(cookie string, status int) LoadSpec {
-		s := h.spec(siteRedis, 4, cookie)
+	shortOn := func(site, cookie string, status int) LoadSpec {
+		s := h.spec(site, 4, cookie)
 		s.Warmup, s.Duration, s.Status = 0, time.Second, status
 		return s
 	}
+	short := func(cookie string, status int) LoadSpec { return shortOn(siteRedis, cookie, status) }
 	run := func(spec LoadSpec) (int64, map[string]int64, error) {
 		mon, err := h.env.redis.startMonitor()
 		if err != nil {
@@ -113,6 +116,10 @@ func (h *harness) roundTrips(ctx context.Context, rep *Report) error {
 	var err error
 	if rep.RoundTrips.AuthMonitorRequests, rep.RoundTrips.AuthMonitor, err = run(short(h.env.cookie[siteRedis], 200)); err != nil {
 		return fmt.Errorf("authenticated requests under MONITOR: %w", err)
+	}
+	rt := &rep.RoundTrips
+	if rt.NoCopyMonitorRequests, rt.NoCopyMonitor, err = run(shortOn(siteNoCopy, h.env.cookie[siteNoCopy], 200)); err != nil {
+		return fmt.Errorf("authenticated requests with local_cache off under MONITOR: %w", err)
 	}
 
 	forged, err := forgedCookie()

@@ -51,7 +51,7 @@ func measureRescues(ctx context.Context, rs *redisServer, opt *redis.Options, ba
 		return nil, err
 	}
 	client := redis.NewClient(opt)
-	store := session.NewRedisStore(client, session.Options{})
+	store := session.NewRedisStore(client, noCopy)
 	err = forEachParallel(ctx, 32, rescueNotes, func(u int) error {
 		s := syntheticSession(20_000_000+u, 0)
 		return store.KeepRescue(ctx, s.UserKey, "browser|typed|page", []byte(sealed), 15*time.Minute)
@@ -70,7 +70,7 @@ func measureRescues(ctx context.Context, rs *redisServer, opt *redis.Options, ba
 
 	client = redis.NewClient(opt)
 	defer func() { _ = client.Close() }()
-	store = session.NewRedisStore(client, session.Options{})
+	store = session.NewRedisStore(client, noCopy)
 	full := syntheticSession(30_000_000, 0)
 	piece := []byte(strings.Repeat("x", 128<<10))
 	for res.BoundPieces < 4*session.MaxRescueSlots {

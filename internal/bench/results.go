@@ -157,6 +157,11 @@ type RoundTrips struct {
 	// AuthMonitor: commands sent by clients (MONITOR), per request.
 	AuthMonitorRequests int64
 	AuthMonitor         map[string]int64
+	// NoCopy: site (f), local_cache off, as Auth and AuthMonitor.
+	NoCopyRequests        int64
+	NoCopyCalls           map[string]int64
+	NoCopyMonitorRequests int64
+	NoCopyMonitor         map[string]int64
 	// Forged: a cookie sealed with another secret and a garbage cookie.
 	ForgedRequests        int64
 	ForgedCalls           map[string]int64
