@@ -83,8 +83,8 @@ type StoreConfig struct {
 	// the copy is decided without a round trip to Redis, and anything that
 	// ends or changes a session on any node reaches every node within one
 	// network latency. If the connection to Redis is lost, the copy empties
-	// at once and checks fail closed as without it. Redis Cluster: not
-	// available yet (every check is a round trip). Default: on.
+	// at once and checks fail closed as without it. Works with a single
+	// server, Sentinel and Cluster (Redis 6.2 or later). Default: on.
 	LocalCache *bool `json:"local_cache,omitempty"`
 }
 

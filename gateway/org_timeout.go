@@ -114,59 +114,47 @@ func (g *Gateway) saveOrgAbsoluteTimeout(ctx context.Context, org OrgAbsoluteTim
 	return nil
 }
 
-// orgTimeoutFollowEvery is how often a node re-reads the organization's
-// absolute timeout while its store reads from a local copy that Redis keeps
-// exact: such a read costs no round trip, so a manager's change reaches every
-// node within about this time plus the invalidation latency.
-const orgTimeoutFollowEvery = time.Millisecond
-
 // followOrgAbsoluteTimeout follows the manager's choice in the shared store
-// until ctx is done: every orgTimeoutFollowEvery while the store reads it
-// locally, else every orgTimeoutRefreshEvery.
+// until ctx is done: every orgTimeoutRefreshEvery, and at once when a store
+// with a local copy says a setting may have changed on any node (so a
+// manager's change reaches every node within the invalidation latency).
 func (g *Gateway) followOrgAbsoluteTimeout(ctx context.Context) {
-	local, _ := g.shared.(localReader)
-	if local != nil {
-		if on, _ := local.LocalCache(); !on {
-			local = nil
-		}
-	}
-	every := orgTimeoutRefreshEvery
-	if local != nil {
-		every = orgTimeoutFollowEvery
-	}
-	t := time.NewTicker(every)
+	announcer, _ := g.shared.(settingsAnnouncer)
+	t := time.NewTicker(orgTimeoutRefreshEvery)
 	defer t.Stop()
 	var last string
-	var loadedAt, warnedAt time.Time
+	var warnedAt time.Time
 	for {
-		if local == nil || local.ReadsLocally() || time.Since(loadedAt) >= orgTimeoutRefreshEvery {
-			loadedAt = time.Now()
-			loadCtx, cancel := context.WithTimeout(ctx, orgTimeoutRefreshEvery)
-			org, err := g.loadOrgAbsoluteTimeout(loadCtx)
-			cancel()
-			switch key := orgTimeoutKey(org); {
-			case err != nil:
-				if time.Since(warnedAt) >= orgTimeoutRefreshEvery {
-					warnedAt = time.Now()
-					g.log.Warn("cannot read the organization's absolute timeout; keeping the one in force", zap.Error(err))
-				}
-			case key != last:
-				last = key
-				g.applyOrgAbsoluteTimeout(org)
+		var changed <-chan struct{}
+		if announcer != nil {
+			changed = announcer.SettingsChanged() // before the read: a change after it wakes the next wait
+		}
+		loadCtx, cancel := context.WithTimeout(ctx, orgTimeoutRefreshEvery)
+		org, err := g.loadOrgAbsoluteTimeout(loadCtx)
+		cancel()
+		switch key := orgTimeoutKey(org); {
+		case err != nil:
+			if time.Since(warnedAt) >= orgTimeoutRefreshEvery {
+				warnedAt = time.Now()
+				g.log.Warn("cannot read the organization's absolute timeout; keeping the one in force", zap.Error(err))
 			}
+		case key != last:
+			last = key
+			g.applyOrgAbsoluteTimeout(org)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-changed: // nil without a local copy: never
 		}
 	}
 }
 
-// localReader is a store that may read from a local copy Redis keeps exact.
-type localReader interface {
-	LocalCache() (on bool, why string)
-	ReadsLocally() bool
+// settingsAnnouncer is a store that tells when a shared setting may have
+// changed (the Redis store's local copy).
+type settingsAnnouncer interface {
+	SettingsChanged() <-chan struct{}
 }
 
 func orgTimeoutKey(org *OrgAbsoluteTimeout) string {

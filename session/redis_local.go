@@ -1,14 +1,10 @@
 package session
 
 import (
-	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -27,20 +23,23 @@ type LocalCacheOptions struct {
 
 // localCopy serves session checks from a copy, on this node, of what it read
 // of the users' hashes; Redis keeps the copy exact with server-assisted
-// client-side caching in broadcasting mode: a tracking connection asks Redis
-// (CLIENT TRACKING ON BCAST REDIRECT) to announce every write to a key under
-// sg:{ or sg:setting: on an invalidation connection, which a goroutine reads
-// as the announcements come and drops the copies of those keys. So a
-// sign-out on any node, a revocation, a touch or a setting reaches every node
-// within one network latency, with no polling.
+// client-side caching in broadcasting mode: on the master (in a Cluster, on
+// every master) a tracker's tracking connection asks Redis (CLIENT TRACKING
+// ON BCAST REDIRECT) to announce every write to a key under sg:{ or
+// sg:setting: on its invalidation connection, which a goroutine reads as the
+// announcements come and drops the copies of those keys. So a sign-out on
+// any node, a revocation, a touch or a setting reaches every node within one
+// network latency, with no polling; and no check uses the copy while an
+// announcement has reached this machine unread (unread).
 //
-// The copy is trusted only under a lease: a probe on the tracking connection
-// renews it every localProbeEvery when Redis answers, still announces to this
-// node's live invalidation connection, is the same master (role and
-// replication ID) and, under the replica guard, is trusted by it. Anything
-// else — the probe failing or late, the invalidation connection lost, the
-// store's breaker opening, a new master — empties the copy at once, and checks
-// take the round trip until the next good probe. No copy is served more than
+// The copy is trusted only under a lease: a probe renews it every
+// localProbeEvery when every tracker's server answers, still announces to
+// the tracker's live invalidation connection, is the same master (role and
+// replication ID) and, under the replica guard, is trusted by it; in a
+// Cluster, when the trackers are on the masters there are now. Anything else
+// — the probe failing or late, a tracker's connection lost, the store's
+// breaker opening, a new master — empties the copy at once, and checks take
+// the round trip until the next good probe. No copy is served more than
 // localMaxStaleness after it was read, whatever happens.
 //
 // The copy only ever answers "valid, and not within margin of a deadline";
@@ -48,16 +47,14 @@ type LocalCacheOptions struct {
 // which keeps "the end is reported once" and the tombstones' reasons.
 type localCopy struct {
 	table *localTable
-	// reads fills the copy and holds the tracking connection; listen
-	// holds the invalidation connection.
-	reads, listen *redis.Client
-	sub           *redis.PubSub
-	listenID      atomic.Int64 // the invalidation connection's client ID
-	// listenConn is the invalidation connection's socket, for unread
-	listenConn atomic.Pointer[syscall.RawConn]
-	// trackingID is the tracking connection's client ID (0 while none is
-	// set up; holdTracking holds the connection)
-	trackingID atomic.Int64
+	// reads fills the copy: a client of its own (single server, Sentinel),
+	// or the store's Cluster client, which routes each key to its master
+	reads     redis.UniversalClient
+	ownsReads bool
+	// cluster is the store's Cluster client (nil otherwise); trackers are
+	// the servers announcing writes: one, or one per Cluster master
+	cluster  *redis.ClusterClient
+	trackers atomic.Pointer[[]*tracker]
 	// clock, when set, replaces Redis TIME (tests): exact, no margin.
 	clock Clock
 	// trust judges the server's INFO replication (the replica guard), or nil.
@@ -71,7 +68,11 @@ type localCopy struct {
 	clockMu sync.Mutex
 	clocks  []clockSample
 	best    atomic.Pointer[clockSample]
-	replID  atomic.Pointer[string] // the master the copy was read from
+
+	// changed is closed (and replaced) when a shared setting may have
+	// changed: Redis announced a write under sg:setting:, or the copy was
+	// dropped (announcements may have been missed)
+	changed atomic.Pointer[chan struct{}]
 
 	memo *localMemo
 	bg   *background.Group
@@ -101,10 +102,9 @@ const (
 	clockSlack = 2 * time.Millisecond
 	// defaultLocalEntries bounds the copy by default.
 	defaultLocalEntries = 100_000
-	// localWaitEvery is how long the tracking connection's blocking read
-	// waits before the next; localWaitKey is never written.
+	// localWaitEvery is how often a tracker looks whether its tracking
+	// connection has ended (checks look at every request).
 	localWaitEvery = 100 * time.Millisecond
-	localWaitKey   = "sg-local-copy-wait"
 	// invalidateChannel is where Redis announces writes to a redirect
 	// target that speaks RESP2.
 	invalidateChannel = "__redis__:invalidate"
@@ -120,93 +120,46 @@ func newLocalCopy(main redis.UniversalClient, o LocalCacheOptions, clock Clock,
 	if o.Off {
 		return nil, "turned off (local_cache off)"
 	}
-	c, ok := main.(*redis.Client)
-	if !ok {
-		return nil, "not available for a Redis Cluster yet: every check is a round trip"
-	}
 	entries := o.MaxEntries
 	if entries <= 0 {
 		entries = defaultLocalEntries
 	}
 	l := &localCopy{table: newLocalTable(entries), clock: clock, trust: trust, memo: newLocalMemo(),
 		bg: background.New()}
-	// both clients reach the server main reaches (behind Sentinel: the
-	// master, through Sentinel's dialer); a failed read falls back to the
-	// script, whose client retries
-	opt := *c.Options()
-	opt.MaxRetries, opt.DialerRetries = -1, 1
-	opt.PushNotificationProcessor = nil
-	reads := opt
-	l.reads = redis.NewClient(&reads)
-	listen := opt
-	listen.Protocol = 2 // invalidations arrive as messages on invalidateChannel
-	listen.PoolSize, listen.MinIdleConns = 1, 0
-	dial := listen.Dialer
-	listen.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err == nil {
-			l.watch(c)
-		}
-		return c, err
+	none := []*tracker{}
+	l.trackers.Store(&none)
+	ch := make(chan struct{})
+	l.changed.Store(&ch)
+	switch c := main.(type) {
+	case *redis.Client:
+		// the copy's clients reach the server main reaches (behind
+		// Sentinel: the master, through Sentinel's dialer); a failed read
+		// falls back to the script, whose client retries
+		opt := *c.Options()
+		one := []*tracker{newTracker(l, opt)}
+		l.trackers.Store(&one)
+		opt.MaxRetries, opt.DialerRetries = -1, 1
+		opt.PushNotificationProcessor = nil
+		l.reads, l.ownsReads = redis.NewClient(&opt), true
+	case *redis.ClusterClient:
+		l.reads, l.cluster = c, c // trackers follow the masters (followMasters)
+	default:
+		return nil, fmt.Sprintf("not available for a %T", main)
 	}
-	listen.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
-		id, err := cn.ClientID(ctx).Result()
-		if err != nil {
-			return fmt.Errorf("invalidation connection: %w", err)
-		}
-		l.listenID.Store(id)
-		return nil
-	}
-	l.listen = redis.NewClient(&listen)
-	l.sub = l.listen.Subscribe(context.Background(), invalidateChannel)
-	l.bg.Go(l.applyInvalidations)
-	l.bg.Go(l.holdTracking)
 	l.bg.Go(l.renewLease)
 	return l, ""
 }
 
-// applyInvalidations reads the invalidation connection and drops the copies
-// Redis announces changed. Anything else it reads — an error, a lost
-// connection, a flush (no key) — empties the copy.
-func (l *localCopy) applyInvalidations(ctx context.Context) {
-	for ctx.Err() == nil {
-		msg, err := l.sub.Receive(ctx)
-		if err != nil {
-			l.drop()
-			select { // the subscription dials again on the next Receive
-			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond):
-			}
-			continue
-		}
-		m, ok := msg.(*redis.Message)
-		if !ok || m.Channel != invalidateChannel {
-			continue // subscription confirmations
-		}
-		if len(m.PayloadSlice) == 0 {
-			l.drop()
-			continue
-		}
-		for _, key := range m.PayloadSlice {
-			l.table.invalidate(key)
+// unread reports whether announcements have reached this machine that no
+// tracker has applied yet.
+func (l *localCopy) unread() bool {
+	trackers := *l.trackers.Load()
+	for _, t := range trackers {
+		if t.unread() {
+			return true
 		}
 	}
-}
-
-// watch keeps the socket of a new invalidation connection for unread.
-func (l *localCopy) watch(c net.Conn) {
-	if t, ok := c.(*tls.Conn); ok {
-		c = t.NetConn()
-	}
-	var rc syscall.RawConn
-	if sc, ok := c.(syscall.Conn); ok {
-		rc, _ = sc.SyscallConn()
-	}
-	if rc == nil {
-		l.listenConn.Store(nil) // unread then always says yes: no hits
-		return
-	}
-	l.listenConn.Store(&rc)
+	return len(trackers) == 0
 }
 
 // now is Redis's time as this node estimates it and how far off it may be;
@@ -243,6 +196,22 @@ func (l *localCopy) addSample(s clockSample) {
 	l.best.Store(&best)
 }
 
+// announce wakes whoever waits for a change of the shared settings.
+func (l *localCopy) announce() {
+	next := make(chan struct{})
+	close(*l.changed.Swap(&next))
+}
+
+// SettingsChanged returns a channel that is closed when a shared setting may
+// have changed on any node (nil without the local copy): followers of a
+// setting re-read it then, from the copy, instead of polling.
+func (r *RedisStore) SettingsChanged() <-chan struct{} {
+	if r.local == nil {
+		return nil
+	}
+	return *r.local.changed.Load()
+}
+
 // ReadsLocally reports whether reads are served from the local copy now
 // (it is on, and its lease holds): a change on any node then reaches this
 // one within the invalidation latency, so following a shared setting often
@@ -258,8 +227,14 @@ func (r *RedisStore) ReadsLocally() bool {
 // close stops the goroutines and closes the connections.
 func (l *localCopy) close() error {
 	l.lease.Store(0)
-	subErr := l.sub.Close() // ends the pending Receive
-	l.bg.Stop()             // holdTracking closes its connection
+	l.bg.Stop()
+	var errs []error
+	for _, t := range *l.trackers.Load() {
+		errs = append(errs, t.close())
+	}
 	l.table.flush()
-	return errors.Join(subErr, l.reads.Close(), l.listen.Close())
+	if l.ownsReads {
+		errs = append(errs, l.reads.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -174,7 +174,11 @@ func (l *localCopy) read(ctx context.Context, queue func(redis.Pipeliner)) error
 	if err != nil {
 		return err
 	}
-	if id := l.replID.Load(); id == nil || infoField(repl, "master_replid") != *id {
+	trackers := *l.trackers.Load()
+	if len(trackers) != 1 {
+		return errors.New("no master the copy follows")
+	}
+	if id := trackers[0].replID.Load(); id == nil || infoField(repl, "master_replid") != *id {
 		return errors.New("read from another master than the copy follows")
 	}
 	return l.checkServer(repl)

@@ -3,9 +3,9 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strconv"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -52,6 +52,7 @@ func (l *localCopy) drop() {
 	l.mu.Unlock()
 	l.table.flush()
 	l.memo.clear()
+	l.announce()
 }
 
 // generation counts the drops.
@@ -61,34 +62,40 @@ func (l *localCopy) generation() uint64 {
 	return l.gen
 }
 
-// probe checks that the copy can be trusted: the invalidation connection
-// is subscribed and the tracking connection announces to it, both on the
-// server this node reads from; what that server is (role, replication ID,
-// the replica guard's judgement); and Redis's time. gen is the generation of
-// the copy the checks vouch for.
+// probe checks that the copy can be trusted: in a Cluster, a tracker on
+// every master there is now; on each tracker's server, the invalidation
+// connection subscribed and the tracking connection announcing to it; each
+// server a master (the one the copy was read from) trusted by the replica
+// guard; and Redis's time. gen is the generation of the copy the checks
+// vouch for: a copy dropped meanwhile (also by the checks themselves, when
+// they set something up anew) gets no lease from this probe.
 func (l *localCopy) probe(ctx context.Context) (gen uint64, err error) {
-	listen, track := l.listenID.Load(), l.trackingID.Load()
-	if listen == 0 || track == 0 {
-		return 0, errors.New("the tracking connections are not set up yet")
-	}
-	list, err := l.reads.Do(ctx, "CLIENT", "LIST", "ID", listen, track).Text()
-	if err != nil {
-		return 0, err
-	}
-	if err := trackingListed(list, listen, track); err != nil {
-		return 0, err
-	}
-	repl, err := l.reads.Info(ctx, "replication").Result()
-	if err != nil {
-		return 0, err
-	}
-	l.checkMaster(repl)
+	// before any check: a drop while they run (a connection lost right
+	// after it was looked at) must void this probe
 	gen = l.generation()
-	if err := l.checkServer(repl); err != nil {
-		return 0, err
+	if l.cluster != nil {
+		if err := l.followMasters(ctx); err != nil {
+			return 0, err
+		}
+	}
+	trackers := *l.trackers.Load()
+	if len(trackers) == 0 {
+		return 0, errors.New("no tracker yet")
+	}
+	repls := make([]string, len(trackers))
+	for i, t := range trackers {
+		if repls[i], err = t.connections(ctx); err != nil {
+			return 0, err
+		}
+		t.checkMaster(repls[i])
+	}
+	for _, repl := range repls {
+		if err := l.checkServer(repl); err != nil {
+			return 0, err
+		}
 	}
 	t0 := time.Now()
-	srv, err := l.reads.Time(ctx).Result()
+	srv, err := trackers[0].probe.Time(ctx).Result()
 	if err != nil {
 		return 0, err
 	}
@@ -97,103 +104,54 @@ func (l *localCopy) probe(ctx context.Context) (gen uint64, err error) {
 	return gen, nil
 }
 
-// trackingListed reads CLIENT LIST's lines of the invalidation connection
-// (subscribed to one channel) and the tracking connection (tracking in
-// broadcast mode, redirecting to the former, which Redis still finds).
-func trackingListed(list string, listen, track int64) error {
-	var listenLine, trackLine string
-	for line := range strings.SplitSeq(list, "\n") {
-		switch {
-		case strings.HasPrefix(line, "id="+strconv.FormatInt(listen, 10)+" "):
-			listenLine = line
-		case strings.HasPrefix(line, "id="+strconv.FormatInt(track, 10)+" "):
-			trackLine = line
-		}
-	}
-	if !strings.Contains(listenLine, " sub=1 ") {
-		return errors.New("the invalidation connection is not subscribed on this server")
-	}
-	flags := clientField(trackLine, "flags")
-	if !strings.Contains(flags, "t") || !strings.Contains(flags, "B") || strings.Contains(flags, "R") ||
-		clientField(trackLine, "redir") != strconv.FormatInt(listen, 10) {
-		return errors.New("this server does not announce writes to the invalidation connection")
-	}
-	return nil
-}
-
-// clientField reads one field of a CLIENT LIST line.
-func clientField(line, name string) string {
-	for f := range strings.FieldsSeq(line) {
-		if v, ok := strings.CutPrefix(f, name+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// holdTracking keeps the tracking connection: it turns tracking on
-// (redirected to the invalidation connection, broadcasting writes under
-// trackedPrefixes), empties the copy (what was read before was not
-// announced), then keeps a blocking read on the connection, so that its loss
-// — after which Redis announces nothing — is seen at once and empties the
-// copy. When the invalidation connection changes, tracking is turned on
-// again towards the new one.
-func (l *localCopy) holdTracking(ctx context.Context) {
-	for ctx.Err() == nil {
-		listen := l.listenID.Load()
-		conn, err := l.track(ctx, listen)
-		if err != nil {
-			l.drop()
-			select {
-			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond):
-			}
-			continue
-		}
-		for ctx.Err() == nil && l.listenID.Load() == listen {
-			// (BLPop would round the timeout up to a second)
-			if err := conn.Do(ctx, "BLPOP", localWaitKey, localWaitEvery.Seconds()).Err(); err != nil && !errors.Is(err, redis.Nil) {
-				break
-			}
-		}
-		l.drop()
-		l.trackingID.Store(0)
-		_ = conn.Close()
-	}
-}
-
-// track opens a tracking connection towards the invalidation connection
-// listen and empties the copy.
-func (l *localCopy) track(ctx context.Context, listen int64) (*redis.Conn, error) {
-	if listen == 0 {
-		return nil, errors.New("no invalidation connection yet")
-	}
-	conn := l.reads.Conn()
-	id, err := conn.ClientID(ctx).Result()
-	if err == nil {
-		err = conn.ClientTrackingOn(ctx, &redis.ClientTrackingOptions{Redirect: listen, Bcast: true,
-			Prefixes: trackedPrefixes}).Err()
-	}
+// followMasters keeps one tracker on every master of the Cluster: when the
+// masters change (a failover, a node added), the trackers are replaced and
+// the copy empties.
+func (l *localCopy) followMasters(ctx context.Context) error {
+	l.cluster.ReloadState(ctx)
+	var mu sync.Mutex
+	var masters []*redis.Options
+	err := l.cluster.ForEachMaster(ctx, func(_ context.Context, m *redis.Client) error {
+		mu.Lock()
+		masters = append(masters, m.Options())
+		mu.Unlock()
+		return nil
+	})
 	if err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("turn tracking on: %w", err)
+		return err
 	}
+	addrs := make([]string, len(masters))
+	for i, o := range masters {
+		addrs[i] = o.Addr
+	}
+	slices.Sort(addrs)
+	old := *l.trackers.Load()
+	if slices.Equal(addrs, trackerAddrs(old)) {
+		return nil
+	}
+	fresh := make([]*tracker, len(masters))
+	for i, o := range masters {
+		fresh[i] = newTracker(l, *o)
+	}
+	l.trackers.Store(&fresh)
 	l.drop()
-	l.trackingID.Store(id)
-	return conn, nil
-}
-
-// checkMaster empties the copy when the server is not the master it was
-// read from (by replication ID).
-func (l *localCopy) checkMaster(repl string) {
-	id := infoField(repl, "master_replid")
-	if old := l.replID.Load(); old == nil || *old != id {
-		l.replID.Store(&id)
-		l.drop()
+	for _, t := range old {
+		_ = t.close()
 	}
+	return errors.New("the Cluster's masters changed")
 }
 
-// checkServer judges the server from its INFO replication: a master,
+// trackerAddrs lists the trackers' addresses, sorted.
+func trackerAddrs(ts []*tracker) []string {
+	addrs := make([]string, len(ts))
+	for i, t := range ts {
+		addrs[i] = t.addr
+	}
+	slices.Sort(addrs)
+	return addrs
+}
+
+// checkServer judges a server from its INFO replication: a master,
 // trusted by the replica guard.
 func (l *localCopy) checkServer(repl string) error {
 	if infoField(repl, "role") != "master" {

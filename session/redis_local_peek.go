@@ -4,23 +4,25 @@ package session
 
 import "syscall"
 
-// unread reports whether the invalidation connection has bytes the
-// invalidation reader has not taken yet (or has ended): announcements that
-// have reached this machine but may not be applied. It asks the kernel
-// (recv with MSG_PEEK, without waiting and without taking the connection's
-// read lock, which the blocked reader holds), so it costs one system call.
-func (l *localCopy) unread() bool {
-	rc := l.listenConn.Load()
+// peek asks the kernel about a socket without reading it (recv with
+// MSG_PEEK, without waiting and without taking the connection's read lock,
+// which a blocked reader may hold): whether bytes wait, and whether the
+// connection has ended. One system call.
+func peek(rc *syscall.RawConn) (waiting, ended bool) {
 	if rc == nil {
-		return true
+		return false, true
 	}
 	var buf [1]byte
-	pending := true
 	err := (*rc).Control(func(fd uintptr) {
-		// a byte waits, or (0 bytes, no error) the connection ended;
-		// EAGAIN: nothing to read
-		_, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		pending = err == nil
+		var n int
+		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK || err == syscall.EINTR:
+		case err != nil || n == 0:
+			ended = true
+		default:
+			waiting = true
+		}
 	})
-	return pending || err != nil
+	return waiting, ended || err != nil
 }

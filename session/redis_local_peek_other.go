@@ -2,6 +2,9 @@
 
 package session
 
-// unread cannot ask the kernel here: the invalidation reader's own pace is
-// the bound (about one scheduling delay).
-func (l *localCopy) unread() bool { return false }
+import "syscall"
+
+// peek cannot ask the kernel here: the invalidation reader's own pace is
+// the bound (about one scheduling delay), and a lost tracking connection is
+// found by the lease probe.
+func peek(*syscall.RawConn) (waiting, ended bool) { return false, false }

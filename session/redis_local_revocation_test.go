@@ -103,7 +103,7 @@ func TestLocalCopyEmptiedWhenRedisDropsTheConnection(t *testing.T) {
 			if err := admin.Do(ctx, drop...).Err(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(20 * time.Millisecond) // node b has read its connections' end
+			// no pause: node b must not use the copy even before its goroutines notice
 			if err := a.End(ctx, s.Ref(), ReasonLogout); err != nil {
 				t.Fatal(err)
 			}
@@ -142,4 +142,35 @@ func TestLocalCopyRevocationUnderLoad(t *testing.T) {
 	wg.Wait()
 	slices.Sort(lat)
 	t.Logf("revocation latency under load: p50 %v, p90 %v, p99 %v, max %v (%d revocations)", lat[len(lat)/2], lat[len(lat)*9/10], lat[len(lat)*99/100], lat[len(lat)-1], len(lat))
+}
+
+// In a Redis Cluster, each master announces the writes to its keys: a
+// session ended on node A is refused by node B for users on every master.
+func TestLocalCopyClusterRevocation(t *testing.T) {
+	c := testredis.StartCluster(t)
+	nodes := make([]*RedisStore, 2)
+	for i := range nodes {
+		client, err := NewRedisClient(c.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = client.Close() })
+		nodes[i] = localStore(t, client, Options{})
+	}
+	a, b := nodes[0], nodes[1]
+	if n := len(*b.local.trackers.Load()); n != 3 {
+		t.Fatalf("node B tracks %d masters, want 3", n)
+	}
+	masters := map[string]bool{}
+	for i := range 12 { // users spread over the masters' slots
+		s := cachedOn(t, a, b, "cluster-"+strconv.Itoa(i))
+		masters[c.MasterOf(t, userKeyName(s.UserKey)).Addr] = true
+		if err := a.End(context.Background(), s.Ref(), ReasonLogout); err != nil {
+			t.Fatal(err)
+		}
+		refusedWithin(t, b, s.Ref(), localLimits, ReasonLogout, time.Now())
+	}
+	if len(masters) < 2 {
+		t.Fatalf("the users landed on %d master(s); the test needs several", len(masters))
+	}
 }

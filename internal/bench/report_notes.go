@@ -20,27 +20,28 @@ func (r *Report) whereTimeGoes() []string {
 		"all, so (b) can reach at most ≈ %.2f× the req/s of (a) on this machine (measured %.2f×).",
 		top, r.Machine.Cores, us(ca), us(cb), us(cb-ca), us(bp.cpuPerRequest(bp.RedisCPU)), us(totalA), us(totalB),
 		us(totalA)/us(totalB), paired(bp, a)))
-	if e := r.point(siteFloor, top); e != nil {
+	if e, f := r.point(siteFloor, top), r.point(siteNoCopy, top); e != nil && f != nil {
 		first, mid := r.Config.Conns[0], midConns(r.Config.Conns)
-		line := fmt.Sprintf("What the round trip itself costs: with one plain `PING` per request in front of "+
-			"`reverse_proxy` (site (e)) the req/s are %.2f× (a)'s at %d connections (%.2f× at %d, %.2f× at %d); "+
-			"Redis runs on the same 2 cores and must be woken for every request. (b) — a full session check, one "+
-			"`EVALSHA` per request, pipelined with other concurrent checks — reaches %.2f× of (e) at %d connections",
-			paired(e, a), top, paired(r.point(siteFloor, first), r.point(siteProxy, first)), first,
-			paired(r.point(siteFloor, mid), r.point(siteProxy, mid)), mid, paired(bp, e), top)
-		if paired(bp, e) >= 0.95 {
-			line += ": on this machine the gap between (b) and (a) is the price of the one round trip per " +
-				"authenticated request that the design requires, not of what the gateway does around it"
-		} else {
-			line += "; the rest of the gap is the check script and the gateway's own work"
-		}
-		out = append(out, line+".")
+		at := func(site string, n int) float64 { return paired(r.point(site, n), r.point(siteProxy, n)) }
+		out = append(out, fmt.Sprintf("What a round trip costs: with one plain `PING` per request in front of "+
+			"`reverse_proxy` (site (e)) the req/s are %.2f× (a)'s at %d connections (%.2f× at %d, %.2f× at %d), and "+
+			"with `local_cache off` (site (f): one `EVALSHA` per request, pipelined with other concurrent checks) "+
+			"%.2f× (%.2f×, %.2f×); Redis runs on the same 2 cores and must be woken for every request. With the "+
+			"local copy, (b) sends Redis nothing per request (redis-server %.0f µs of CPU per request in (b), %.0f µs "+
+			"in (f)) and reaches %.2f× (%.2f×, %.2f×), %.2f× (%.2f×, %.2f×) of the memory store (c): what is left "+
+			"between (b) and (a) is the gateway's own work around the check, which (c) pays too.",
+			at(siteFloor, top), top, at(siteFloor, first), first, at(siteFloor, mid), mid,
+			at(siteNoCopy, top), at(siteNoCopy, first), at(siteNoCopy, mid),
+			us(bp.cpuPerRequest(bp.RedisCPU)), us(f.cpuPerRequest(f.RedisCPU)),
+			at(siteRedis, top), at(siteRedis, first), at(siteRedis, mid),
+			paired(bp, r.point(siteMemory, top)), paired(r.point(siteRedis, first), r.point(siteMemory, first)),
+			paired(r.point(siteRedis, mid), r.point(siteMemory, mid))))
 	}
 	if p := r.Profile; p != nil {
 		out = append(out, fmt.Sprintf("CPU profile of the Caddy process during (b) at %d connections (%.1f s of samples "+
 			"in %.1f s): session_gate's own code is %.1f%% of it — opening sealed cookies (HMAC-SHA256, AES-CTR, "+
-			"base64, JSON; each only on its first request) %.1f%%, the Redis check on the client side (go-redis encoding, socket write/read, reply "+
-			"parsing; waiting for Redis costs no CPU) %.1f%%, header rewriting %.1f%%.", top, p.Seconds, p.Wall,
+			"base64, JSON; each only on its first request) %.1f%%, the session check (`RedisStore.Check`: the local copy, and "+
+			"go-redis when the copy cannot answer; waiting for Redis costs no CPU) %.1f%%, header rewriting %.1f%%.", top, p.Seconds, p.Wall,
 			p.Gateway, p.CookieOpen, p.StoreCheck, p.Headers))
 		out = append(out, fmt.Sprintf("The rest is what (a) pays too: reverse_proxy %.1f%% (with the upstream round "+
 			"trip's client side), the app's handler %.1f%%, Caddy's HTTP server and the runtime: garbage collection "+
