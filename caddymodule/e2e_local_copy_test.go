@@ -68,14 +68,24 @@ func (r replayed) refusedOn(base, reason string) time.Duration {
 
 // Every way a session ends on node A — sign-out, My devices, a manager's
 // revocation, back-channel logout, max_sessions, the manager's absolute
-// limit — is enforced by node B, which serves checks from its local copy:
-// two sites in one Caddy whose store URLs differ only in form, so that each
-// has its own store, Redis clients and copy, as two gateway nodes have.
+// limit — is enforced by node B, which serves checks from its local copy
+// (and, with `local_cache off`, by a round trip each): two sites in one Caddy
+// whose store URLs differ only in form, so that each has its own store,
+// Redis clients and copy, as two gateway nodes have.
 func TestLocalCopyRevocationPathsOnTwoNodes(t *testing.T) {
+	for _, tc := range []struct{ name, block string }{
+		{"local copy", ""},
+		{"local_cache off", " {\n\t\t\tlocal_cache off\n\t\t}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { revocationPathsOnTwoNodes(t, tc.block) })
+	}
+}
+
+func revocationPathsOnTwoNodes(t *testing.T, storeBlock string) {
 	st := startStack(t)
 	opts := "admin_group practice-managers\n\t\tidle_timeout 3s\n\t\tabsolute_timeout_choices 3s 9h\n\t\twarn_before 1s\n\t\tabsolute_warn_before 1s"
-	nodeA := site{name: "a", extra: opts + "\n\t\tmax_sessions 2", store: "redis " + st.redis.URL}
-	nodeB := site{name: "b", extra: opts, store: "redis " + strings.TrimSuffix(st.redis.URL, "/0")}
+	nodeA := site{name: "a", extra: opts + "\n\t\tmax_sessions 2", store: "redis " + st.redis.URL + storeBlock}
+	nodeB := site{name: "b", extra: opts, store: "redis " + strings.TrimSuffix(st.redis.URL, "/0") + storeBlock}
 	if nodeA.store == nodeB.store {
 		t.Fatalf("the two nodes would share one store: %s", nodeA.store)
 	}

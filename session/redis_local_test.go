@@ -204,3 +204,49 @@ func TestLocalCopyFailsClosedWhenRedisGoesAway(t *testing.T) {
 		t.Error("the copy is still trusted with Redis gone")
 	}
 }
+
+// The copy judges deadlines on its estimate of Redis TIME: the offset
+// measured with the shortest round trip among the last clockSamples probes,
+// and a margin of half that round trip plus clockSlack.
+func TestLocalCopyClockEstimate(t *testing.T) {
+	l := &localCopy{table: newLocalTable(10)}
+	l.lease.Store(int64(time.Hour))
+	l.addSample(clockSample{offset: 10 * time.Minute, uncertainty: 3 * time.Millisecond})
+	l.addSample(clockSample{offset: 10*time.Minute + 2*time.Millisecond, uncertainty: time.Millisecond})
+	now, margin, ok := l.now()
+	if want := time.Now().Add(10*time.Minute + 2*time.Millisecond); !ok || now.Sub(want).Abs() > 50*time.Millisecond {
+		t.Fatalf("now %v, want about %v (%v)", now, want, ok)
+	}
+	if margin != time.Millisecond+clockSlack {
+		t.Fatalf("margin %v", margin)
+	}
+	for range clockSamples { // the best sample ages out
+		l.addSample(clockSample{offset: -time.Minute, uncertainty: 5 * time.Millisecond})
+	}
+	if now, margin, _ = l.now(); now.Sub(time.Now().Add(-time.Minute)).Abs() > 50*time.Millisecond ||
+		margin != 5*time.Millisecond+clockSlack {
+		t.Fatalf("after newer samples: now %v, margin %v", now, margin)
+	}
+	l.lease.Store(0)
+	if _, _, ok := l.now(); ok {
+		t.Fatal("no lease, yet the copy may be used")
+	}
+}
+
+// A check answered from the copy reports Redis's time (as the script does).
+func TestLocalCopyAnswersOnRedisTime(t *testing.T) {
+	srv := testredis.Start(t)
+	st := localStore(t, srv.Client(t), Options{})
+	ctx := context.Background()
+	s := &Session{ID: NewID(), UserKey: UserKey("iss", "clock"), Subject: "clock"}
+	if _, err := st.Create(ctx, s, localLimits, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustValid(t, st, s.Ref(), false)
+	before := srv.Client(t).Time(ctx).Val()
+	res := mustValid(t, st, s.Ref(), false)
+	after := srv.Client(t).Time(ctx).Val()
+	if res.Now.Before(before.Add(-clockSlack)) || res.Now.After(after.Add(clockSlack)) {
+		t.Fatalf("answered at %v, Redis TIME %v … %v", res.Now, before, after)
+	}
+}
