@@ -41,20 +41,11 @@ func commandCalls(t *testing.T, c *redis.Client, names ...string) map[string]int
 	}
 	out := map[string]int{}
 	for _, name := range names {
-		if v, ok := strings.CutPrefix(infoLine(info, "cmdstat_"+name), "calls="); ok {
+		if v, ok := strings.CutPrefix(infoField(info, "cmdstat_"+name), "calls="); ok {
 			out[name], _ = strconv.Atoi(strings.SplitN(v, ",", 2)[0])
 		}
 	}
 	return out
-}
-
-func infoLine(info, name string) string {
-	for line := range strings.SplitSeq(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 var localLimits = LimitTable{Default: Limits{Idle: 15 * time.Minute, Absolute: 9 * time.Hour}}
