@@ -59,7 +59,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Out: "docs/benchmarks.md", Warmup: 250 * time.Millisecond, Duration: 1500 * time.Millisecond,
-		Conns: []int{1, 16, 64}, Rounds: 6, Sessions: 100_000, Devices: 4,
+		Conns: []int{1, 16, 64}, Rounds: 10, Sessions: 100_000, Devices: 4,
 		Micro: true, BenchTime: "1s", Profile: true, Root: ".", GoBin: "go",
 	}
 }
