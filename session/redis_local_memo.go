@@ -134,14 +134,6 @@ func (m *localMemo) finishTouch(key string, confirmed time.Time) (again time.Tim
 	return time.Time{}
 }
 
-// touching reports whether a touch of the session is on its way.
-func (m *localMemo) touching(key string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, busy := m.pending[key]
-	return busy
-}
-
 // awaitTouch waits until the session's touch on its way (if any) is done.
 func (m *localMemo) awaitTouch(ctx context.Context, key string) {
 	m.mu.Lock()

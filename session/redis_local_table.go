@@ -128,15 +128,3 @@ func (t *localTable) flush() {
 		s.mu.Unlock()
 	}
 }
-
-// len counts the keys held.
-func (t *localTable) len() int {
-	n := 0
-	for i := range t.shards {
-		s := &t.shards[i]
-		s.mu.RLock()
-		n += len(s.keys)
-		s.mu.RUnlock()
-	}
-	return n
-}
