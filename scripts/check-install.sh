@@ -12,7 +12,12 @@ trap cleanup EXIT
 
 check() { # binary
   echo "--- $1 list-modules"
-  if ! "$1" list-modules | grep -qx 'http.handlers.session_gate'; then
+  # Read the whole list before matching: `list-modules | grep -q` under pipefail
+  # fails whenever grep exits at the match while the binary is still writing
+  # (SIGPIPE), which is how CI failed on stop 23.
+  local modules
+  modules="$("$1" list-modules)"
+  if ! grep -qx 'http.handlers.session_gate' <<<"$modules"; then
     echo "FAIL: $1 does not list http.handlers.session_gate" >&2
     exit 1
   fi
