@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,8 +54,10 @@ type Gateway struct {
 	refs      *refCache
 	log       *zap.Logger
 	audit     *zap.Logger
-	// inForce holds the limit table in force (see org_timeout.go)
+	// inForce holds the limit table in force (see org_timeout.go); orgMu
+	// orders a manager's save against the follower's read-and-apply
 	inForce         atomic.Pointer[limitsInForce]
+	orgMu           sync.Mutex
 	metrics         Metrics
 	identityHeaders []string // names of identity_headers, for stripping client copies
 	now             func() time.Time
@@ -109,7 +112,7 @@ func New(o Options) (*Gateway, error) {
 	for name := range o.Settings.IdentityHeaders {
 		g.identityHeaders = append(g.identityHeaders, name)
 	}
-	g.applyOrgAbsoluteTimeout(nil)
+	g.applyOrgAbsoluteTimeout(nil, 0)
 	if o.Settings.AdminGroup != "" {
 		g.background.Go(g.followOrgAbsoluteTimeout)
 	}

@@ -38,7 +38,7 @@ func (g *Gateway) check(r *http.Request, ref session.Ref, activity bool) (sessio
 // session found ended describes), within ctx.
 func (g *Gateway) checkFor(ctx context.Context, r *http.Request, ref session.Ref, activity bool) (session.CheckResult, error) {
 	start := time.Now()
-	res, err := g.sessions.Check(ctx, ref, g.limits(), activity)
+	res, err := g.sessions.Check(ctx, ref, g.currentLimits(ctx), activity)
 	g.metrics.SessionCheck(time.Since(start), err)
 	if err == nil && res.Ended {
 		g.auditSignOut(r, res.Reason, res.Subject, ref.ID, "")

@@ -33,11 +33,20 @@ type OrgAbsoluteTimeout struct {
 // no request waits for the store because of it.
 const orgTimeoutRefreshEvery = 2 * time.Second
 
+// orgTimeoutCatchUp bounds how long a check waits for this node to re-read
+// the organization's absolute timeout after the store announced a setting's
+// change (currentLimits); normally one read from the local copy.
+const orgTimeoutCatchUp = 500 * time.Millisecond
+
 // limitsInForce is the limit table in force and the manager's choice it was
 // built from, swapped atomically on change.
 type limitsInForce struct {
 	limits session.LimitTable
 	org    *OrgAbsoluteTimeout // nil: the Caddyfile's absolute_timeout
+	// version is the store's settings version the choice was read at
+	// (settingsAnnouncer); replaced is closed when this is replaced
+	version  uint64
+	replaced chan struct{}
 }
 
 // orgSettingName is the shared-store setting that holds the
@@ -68,6 +77,44 @@ func buildLimits(cfg *config.Settings, org *OrgAbsoluteTimeout) session.LimitTab
 // limits returns the limit table in force.
 func (g *Gateway) limits() session.LimitTable { return g.inForce.Load().limits }
 
+// currentLimits returns the limit table for a session check. When the
+// store answers checks from its local copy and has announced a setting's
+// change this node has not re-read yet, it first waits for the re-read (at
+// most orgTimeoutCatchUp): so a manager's lower absolute timeout applies to
+// every check after it reached the node, not from the next re-read on.
+func (g *Gateway) currentLimits(ctx context.Context) session.LimitTable {
+	in := g.inForce.Load()
+	announcer, ok := g.shared.(settingsAnnouncer)
+	if !ok || g.cfg.AdminGroup == "" {
+		return in.limits
+	}
+	want, _ := announcer.SettingsVersion()
+	if in.version >= want || !announcer.ReadsLocally() {
+		return in.limits
+	}
+	timer := time.NewTimer(orgTimeoutCatchUp)
+	defer timer.Stop()
+	for in.version < want {
+		select {
+		case <-in.replaced:
+		case <-timer.C:
+			return in.limits
+		case <-ctx.Done():
+			return in.limits
+		}
+		in = g.inForce.Load()
+	}
+	return in.limits
+}
+
+// putInForce makes in the limits in force.
+func (g *Gateway) putInForce(in *limitsInForce) {
+	in.replaced = make(chan struct{})
+	if old := g.inForce.Swap(in); old != nil {
+		close(old.replaced)
+	}
+}
+
 // Limits returns the session limits in force: the configured policies with
 // the organisation's runtime absolute timer applied.
 func (g *Gateway) Limits() session.LimitTable { return g.limits() }
@@ -76,16 +123,16 @@ func (g *Gateway) Limits() session.LimitTable { return g.limits() }
 // has not set one.
 func (g *Gateway) orgAbsoluteTimeout() *OrgAbsoluteTimeout { return g.inForce.Load().org }
 
-// applyOrgAbsoluteTimeout puts org (nil: the Caddyfile's absolute_timeout)
-// in force.
+// applyOrgAbsoluteTimeout puts org (nil: the Caddyfile's absolute_timeout),
+// read at the store's settings version, in force.
 // A stored choice that the Caddyfile no longer offers is ignored.
-func (g *Gateway) applyOrgAbsoluteTimeout(org *OrgAbsoluteTimeout) {
+func (g *Gateway) applyOrgAbsoluteTimeout(org *OrgAbsoluteTimeout, version uint64) {
 	if org != nil && org.Enabled && !slices.Contains(g.cfg.AbsoluteTimeoutChoices, org.Absolute) {
 		g.log.Warn("ignoring the stored organization absolute timeout: not among absolute_timeout_choices",
 			zap.Stringer("absolute", org.Absolute))
 		org = nil
 	}
-	g.inForce.Store(&limitsInForce{limits: buildLimits(g.cfg, org), org: org})
+	g.putInForce(&limitsInForce{limits: buildLimits(g.cfg, org), org: org, version: version})
 }
 
 // loadOrgAbsoluteTimeout reads the manager's choice from the shared store.
@@ -107,10 +154,12 @@ func (g *Gateway) saveOrgAbsoluteTimeout(ctx context.Context, org OrgAbsoluteTim
 	if err != nil {
 		return err
 	}
+	g.orgMu.Lock()
+	defer g.orgMu.Unlock()
 	if err := g.shared.SetSetting(ctx, g.orgSettingName(), string(raw)); err != nil {
 		return err
 	}
-	g.applyOrgAbsoluteTimeout(&org)
+	g.applyOrgAbsoluteTimeout(&org, g.inForce.Load().version)
 	return nil
 }
 
@@ -126,9 +175,11 @@ func (g *Gateway) followOrgAbsoluteTimeout(ctx context.Context) {
 	var warnedAt time.Time
 	for {
 		var changed <-chan struct{}
+		var version uint64
 		if announcer != nil {
-			changed = announcer.SettingsChanged() // before the read: a change after it wakes the next wait
+			version, changed = announcer.SettingsVersion() // before the read: a change after it wakes the next wait
 		}
+		g.orgMu.Lock() // a save on this node comes wholly before or after this read and apply
 		loadCtx, cancel := context.WithTimeout(ctx, orgTimeoutRefreshEvery)
 		org, err := g.loadOrgAbsoluteTimeout(loadCtx)
 		cancel()
@@ -140,8 +191,13 @@ func (g *Gateway) followOrgAbsoluteTimeout(ctx context.Context) {
 			}
 		case key != last:
 			last = key
-			g.applyOrgAbsoluteTimeout(org)
+			g.applyOrgAbsoluteTimeout(org, version)
+		default: // the same choice, read at this version
+			in := *g.inForce.Load()
+			in.version = version
+			g.putInForce(&in)
 		}
+		g.orgMu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
@@ -152,9 +208,11 @@ func (g *Gateway) followOrgAbsoluteTimeout(ctx context.Context) {
 }
 
 // settingsAnnouncer is a store that tells when a shared setting may have
-// changed (the Redis store's local copy).
+// changed (the Redis store's local copy, see session.RedisStore's
+// SettingsVersion) and whether it answers checks from its copy now.
 type settingsAnnouncer interface {
-	SettingsChanged() <-chan struct{}
+	SettingsVersion() (uint64, <-chan struct{})
+	ReadsLocally() bool
 }
 
 func orgTimeoutKey(org *OrgAbsoluteTimeout) string {

@@ -47,13 +47,17 @@ type LocalCacheOptions struct {
 // which keeps "the end is reported once" and the tombstones' reasons.
 type localCopy struct {
 	table *localTable
-	// reads fills the copy: a client of its own (single server, Sentinel),
-	// or the store's Cluster client, which routes each key to its master
-	reads     redis.UniversalClient
-	ownsReads bool
-	// cluster is the store's Cluster client (nil otherwise); trackers are
-	// the servers announcing writes: one, or one per Cluster master
-	cluster  *redis.ClusterClient
+	// main is the store's client to a single server or, behind Sentinel,
+	// to the master (nil in a Cluster): the copy follows the server it
+	// writes to, and reads through the tracker's probe client
+	main *redis.Client
+	// cluster reads in a Cluster, routing each key to its master: the
+	// store's client, or one of the copy's own when the store's may read
+	// from replicas (ownsCluster)
+	cluster     *redis.ClusterClient
+	ownsCluster bool
+	// trackers are the servers announcing writes: one, or one per Cluster
+	// master
 	trackers atomic.Pointer[[]*tracker]
 	// clock, when set, replaces Redis TIME (tests): exact, no margin.
 	clock Clock
@@ -71,17 +75,54 @@ type localCopy struct {
 
 	// changed is closed (and replaced) when a shared setting may have
 	// changed: Redis announced a write under sg:setting:, or the copy was
-	// dropped (announcements may have been missed)
-	changed atomic.Pointer[chan struct{}]
+	// dropped or trusted again (announcements may have been missed);
+	// settings counts those moments (from 1)
+	changed  atomic.Pointer[chan struct{}]
+	settings atomic.Uint64
 
 	memo *localMemo
 	bg   *background.Group
+	// beforeApply, when set (tests), runs as a tracker has received a
+	// message and before it applies it.
+	beforeApply atomic.Pointer[func()]
 }
 
-// clockSample is Redis TIME measured against this machine's clock: offset
-// is Redis minus local, within ±uncertainty (half the round trip).
+// clockSample is Redis TIME measured against this machine's monotonic
+// clock: at the local instant at, Redis's clock read srv, within
+// ±uncertainty (half the round trip).
 type clockSample struct {
-	offset, uncertainty time.Duration
+	at, srv     time.Time
+	uncertainty time.Duration
+}
+
+// redisNow estimates Redis's time now: srv plus the time elapsed since at on
+// the monotonic clock, so that a step of this machine's wall clock (NTP,
+// an operator) changes nothing.
+func (s clockSample) redisNow() time.Time { return s.srv.Add(time.Since(s.at)) }
+
+// combineClocks makes one sample of several servers' (a Cluster's masters):
+// the latest of their clocks, with an uncertainty that still covers each
+// one's upper bound, so that no deadline is judged passed later than any
+// master would judge it.
+func combineClocks(samples []clockSample) clockSample {
+	ref := samples[0].at
+	for _, s := range samples[1:] {
+		if s.at.After(ref) {
+			ref = s.at
+		}
+	}
+	out := clockSample{at: ref}
+	for i, s := range samples {
+		if projected := s.srv.Add(ref.Sub(s.at)); i == 0 || projected.After(out.srv) {
+			out.srv = projected
+		}
+	}
+	for _, s := range samples {
+		if upper := s.srv.Add(ref.Sub(s.at) + s.uncertainty).Sub(out.srv); upper > out.uncertainty {
+			out.uncertainty = upper
+		}
+	}
+	return out
 }
 
 const (
@@ -105,6 +146,8 @@ const (
 	// localWaitEvery is how often a tracker looks whether its tracking
 	// connection has ended (checks look at every request).
 	localWaitEvery = 100 * time.Millisecond
+	// localClientName names the copy's connections in CLIENT LIST.
+	localClientName = "sessiongate-local-copy"
 	// invalidateChannel is where Redis announces writes to a redirect
 	// target that speaks RESP2.
 	invalidateChannel = "__redis__:invalidate"
@@ -120,6 +163,13 @@ func newLocalCopy(main redis.UniversalClient, o LocalCacheOptions, clock Clock,
 	if o.Off {
 		return nil, "turned off (local_cache off)"
 	}
+	if !localCopySupported {
+		return nil, "not available on this operating system (needs MSG_PEEK)"
+	}
+	if tlsOn(main) {
+		return nil, "not available over TLS (rediss://): the copy must see every announcement arrive, " +
+			"and TLS keeps what it has decrypted out of sight"
+	}
 	entries := o.MaxEntries
 	if entries <= 0 {
 		entries = defaultLocalEntries
@@ -130,24 +180,38 @@ func newLocalCopy(main redis.UniversalClient, o LocalCacheOptions, clock Clock,
 	l.trackers.Store(&none)
 	ch := make(chan struct{})
 	l.changed.Store(&ch)
+	l.settings.Store(1)
 	switch c := main.(type) {
 	case *redis.Client:
-		// the copy's clients reach the server main reaches (behind
-		// Sentinel: the master, through Sentinel's dialer); a failed read
-		// falls back to the script, whose client retries
-		opt := *c.Options()
-		one := []*tracker{newTracker(l, opt)}
+		// the tracker's clients reach the server main reaches (behind
+		// Sentinel: the master, through Sentinel's dialer)
+		l.main = c
+		one := []*tracker{newTracker(l, *c.Options())}
 		l.trackers.Store(&one)
-		opt.MaxRetries, opt.DialerRetries = -1, 1
-		opt.PushNotificationProcessor = nil
-		l.reads, l.ownsReads = redis.NewClient(&opt), true
 	case *redis.ClusterClient:
-		l.reads, l.cluster = c, c // trackers follow the masters (followMasters)
+		l.cluster = c // trackers follow the masters (followMasters)
+		if opt := *c.Options(); opt.ReadOnly || opt.RouteByLatency || opt.RouteRandomly {
+			// the copy is filled from masters only: a replica's answer may
+			// be older than an announcement already applied
+			opt.ReadOnly, opt.RouteByLatency, opt.RouteRandomly = false, false, false
+			l.cluster, l.ownsCluster = redis.NewClusterClient(&opt), true
+		}
 	default:
 		return nil, fmt.Sprintf("not available for a %T", main)
 	}
 	l.bg.Go(l.renewLease)
 	return l, ""
+}
+
+// tlsOn reports whether main speaks TLS to Redis.
+func tlsOn(main redis.UniversalClient) bool {
+	switch c := main.(type) {
+	case *redis.Client:
+		return c.Options().TLSConfig != nil
+	case *redis.ClusterClient:
+		return c.Options().TLSConfig != nil
+	}
+	return false
 }
 
 // unread reports whether announcements have reached this machine that no
@@ -175,7 +239,7 @@ func (l *localCopy) now() (now time.Time, margin time.Duration, ok bool) {
 	if s == nil {
 		return time.Time{}, 0, false
 	}
-	return time.Now().Add(s.offset), s.uncertainty + clockSlack, true
+	return s.redisNow(), s.uncertainty + clockSlack, true
 }
 
 // addSample keeps the last clockSamples offsets and uses the one measured
@@ -196,20 +260,28 @@ func (l *localCopy) addSample(s clockSample) {
 	l.best.Store(&best)
 }
 
-// announce wakes whoever waits for a change of the shared settings.
+// announce counts a moment a shared setting may have changed and wakes
+// whoever waits for one.
 func (l *localCopy) announce() {
+	l.settings.Add(1) // before the swap: see SettingsVersion
 	next := make(chan struct{})
 	close(*l.changed.Swap(&next))
 }
 
-// SettingsChanged returns a channel that is closed when a shared setting may
-// have changed on any node (nil without the local copy): followers of a
-// setting re-read it then, from the copy, instead of polling.
-func (r *RedisStore) SettingsChanged() <-chan struct{} {
+// SettingsVersion counts the moments a shared setting may have changed on
+// any node (Redis announced a write to one, or announcements may have been
+// missed), and returns a channel closed at the next one; 0 and nil without
+// the local copy. A follower of a setting re-reads it when the channel
+// closes, instead of polling, and says which version it has read: a node
+// that answers checks from its copy waits for its followers to have read
+// the current version, so that no check after a manager's change has
+// reached the node is judged by the previous choice.
+func (r *RedisStore) SettingsVersion() (uint64, <-chan struct{}) {
 	if r.local == nil {
-		return nil
+		return 0, nil
 	}
-	return *r.local.changed.Load()
+	ch := *r.local.changed.Load() // before the count: a change between the two wakes the caller again
+	return r.local.settings.Load(), ch
 }
 
 // ReadsLocally reports whether reads are served from the local copy now
@@ -233,8 +305,8 @@ func (l *localCopy) close() error {
 		errs = append(errs, t.close())
 	}
 	l.table.flush()
-	if l.ownsReads {
-		errs = append(errs, l.reads.Close())
+	if l.ownsCluster {
+		errs = append(errs, l.cluster.Close())
 	}
 	return errors.Join(errs...)
 }

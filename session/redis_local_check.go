@@ -93,10 +93,10 @@ func (r *RedisStore) touchLater(ref Ref, rec record, at time.Time, limits LimitT
 		args := append(r.commonArgs(limits), ref.ID, rec.created.UnixMilli(), at.UnixMilli())
 		args = append(args, groupLimitArgs(limits)...)
 		res, err := r.touch.Run(ctx, keys, args...)
-		if err != nil || len(res) == 0 || toInt(res[0]) != 1 {
+		if err != nil || len(res) != 2 || toInt(res[0]) != 1 {
 			return time.Time{}
 		}
-		return time.UnixMilli(at.UnixMilli())
+		return time.UnixMilli(toInt(res[1])) // what Redis stored: never after its own time
 	}
 	started := r.local.bg.Go(func(ctx context.Context) {
 		for !at.IsZero() {
@@ -153,14 +153,24 @@ func (l *localCopy) setting(ctx context.Context, key string) (string, error) {
 	return v.Val(), nil
 }
 
-// read runs one read for the copy. Under the replica guard it goes with the
-// server's INFO replication in one round trip, and counts only from the
-// master the copy follows, trusted by the guard: a demoted master's answer
-// is never copied.
+// read runs one read for the copy. On a single server or behind Sentinel it
+// goes to the tracker's server with its INFO replication in one round trip,
+// and counts only from the master the copy follows (by replication ID),
+// trusted by the replica guard: a demoted or partitioned master's answer is
+// never copied. In a Cluster it goes to the key's master.
 func (l *localCopy) read(ctx context.Context, queue func(redis.Pipeliner)) error {
-	p := l.reads.Pipeline()
+	var p redis.Pipeliner
+	trackers := *l.trackers.Load()
+	switch {
+	case l.cluster != nil:
+		p = l.cluster.Pipeline()
+	case len(trackers) == 1:
+		p = trackers[0].probe.Pipeline()
+	default:
+		return errors.New("no master the copy follows")
+	}
 	var info *redis.StringCmd
-	if l.trust != nil {
+	if l.trust != nil || l.cluster == nil {
 		info = p.Info(ctx, "replication")
 	}
 	queue(p)
@@ -174,7 +184,6 @@ func (l *localCopy) read(ctx context.Context, queue func(redis.Pipeliner)) error
 	if err != nil {
 		return err
 	}
-	trackers := *l.trackers.Load()
 	if len(trackers) != 1 {
 		return errors.New("no master the copy follows")
 	}

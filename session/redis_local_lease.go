@@ -34,25 +34,30 @@ func (l *localCopy) renewLease(ctx context.Context) {
 }
 
 // grant extends the lease to until, unless the copy was dropped since the
-// probe's checks began (gen).
+// probe's checks began (gen). A copy trusted again announces it: followers
+// of the settings re-read what they may have missed.
 func (l *localCopy) grant(gen uint64, until time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.gen == gen {
-		l.lease.Store(int64(until))
+	if l.gen == gen && l.lease.Swap(int64(until)) == 0 {
+		l.announce()
 	}
 }
 
 // drop empties the copy and ends the lease: until the next good probe,
-// every check takes the round trip.
+// every check takes the round trip. Dropping a copy that was not trusted
+// announces nothing (a tracker tries again every 10 ms while Redis is
+// away).
 func (l *localCopy) drop() {
 	l.mu.Lock()
 	l.gen++
-	l.lease.Store(0)
+	trusted := l.lease.Swap(0) != 0
 	l.mu.Unlock()
 	l.table.flush()
 	l.memo.clear()
-	l.announce()
+	if trusted {
+		l.announce()
+	}
 }
 
 // generation counts the drops.
@@ -94,21 +99,37 @@ func (l *localCopy) probe(ctx context.Context) (gen uint64, err error) {
 			return 0, err
 		}
 	}
+	if l.main != nil {
+		if err := l.followMain(ctx, repls[0]); err != nil {
+			return 0, err
+		}
+	}
+	clocks := make([]clockSample, len(trackers))
+	for i, t := range trackers {
+		if clocks[i], err = t.clock(ctx); err != nil {
+			return 0, err
+		}
+	}
+	l.addSample(combineClocks(clocks))
+	return gen, nil
+}
+
+// clock measures the tracker's server's TIME against this machine's
+// monotonic clock.
+func (t *tracker) clock(ctx context.Context) (clockSample, error) {
 	t0 := time.Now()
-	srv, err := trackers[0].probe.Time(ctx).Result()
+	srv, err := t.probe.Time(ctx).Result()
 	if err != nil {
-		return 0, err
+		return clockSample{}, err
 	}
 	rtt := time.Since(t0)
-	l.addSample(clockSample{offset: srv.Sub(t0.Add(rtt / 2)), uncertainty: rtt / 2})
-	return gen, nil
+	return clockSample{at: t0.Add(rtt / 2), srv: srv, uncertainty: rtt / 2}, nil
 }
 
 // followMasters keeps one tracker on every master of the Cluster: when the
 // masters change (a failover, a node added), the trackers are replaced and
 // the copy empties.
 func (l *localCopy) followMasters(ctx context.Context) error {
-	l.cluster.ReloadState(ctx)
 	var mu sync.Mutex
 	var masters []*redis.Options
 	err := l.cluster.ForEachMaster(ctx, func(_ context.Context, m *redis.Client) error {
@@ -139,6 +160,30 @@ func (l *localCopy) followMasters(ctx context.Context) error {
 		_ = t.close()
 	}
 	return errors.New("the Cluster's masters changed")
+}
+
+// followMain checks that the tracker's server (whose INFO replication is
+// repl) is the master the store's client writes to, by replication ID: behind
+// Sentinel, the tracker's connections may still reach an old master that a
+// partition keeps up, while the store's client has followed the failover.
+// When they differ, the tracker is replaced (its clients ask Sentinel anew)
+// and the copy empties.
+func (l *localCopy) followMain(ctx context.Context, repl string) error {
+	mainRepl, err := l.main.Info(ctx, "replication").Result()
+	if err != nil {
+		return err
+	}
+	if infoField(mainRepl, "master_replid") == infoField(repl, "master_replid") {
+		return nil
+	}
+	old := *l.trackers.Load()
+	fresh := []*tracker{newTracker(l, *l.main.Options())}
+	l.trackers.Store(&fresh)
+	l.drop()
+	for _, t := range old {
+		_ = t.close()
+	}
+	return errors.New("the copy's server is not the master the store writes to")
 }
 
 // trackerAddrs lists the trackers' addresses, sorted.

@@ -2,9 +2,17 @@
 
 package session
 
-import "syscall"
+import (
+	"errors"
+	"syscall"
+)
 
-// peek cannot ask the kernel here: the invalidation reader's own pace is
-// the bound (about one scheduling delay), and a lost tracking connection is
-// found by the lease probe.
-func peek(*syscall.RawConn) (waiting, ended bool) { return false, false }
+// localCopySupported: without MSG_PEEK the copy could not tell whether an
+// announcement has reached this machine unread, so it is not offered.
+const localCopySupported = false
+
+// peek is never called here (localCopySupported).
+func peek(*syscall.RawConn) (waiting, ended bool) { return false, true }
+
+// awaitReadable is never called here (localCopySupported).
+func awaitReadable(syscall.RawConn) error { return errors.ErrUnsupported }

@@ -161,6 +161,17 @@ func TestLocalCopyClusterRevocation(t *testing.T) {
 	if n := len(*b.local.trackers.Load()); n != 3 {
 		t.Fatalf("node B tracks %d masters, want 3", n)
 	}
+	// the copy's clock is every master's: each answers its probes' TIME
+	before := make([]int, len(c.Nodes))
+	for i, n := range c.Nodes {
+		before[i] = commandCalls(t, n.Client(t), "time")["time"]
+	}
+	time.Sleep(3 * localProbeEvery)
+	for i, n := range c.Nodes {
+		if calls := commandCalls(t, n.Client(t), "time")["time"] - before[i]; calls < 2 {
+			t.Errorf("master %s answered TIME %d times in 3 probe periods", n.Addr, calls)
+		}
+	}
 	masters := map[string]bool{}
 	for i := range 12 { // users spread over the masters' slots
 		s := cachedOn(t, a, b, "cluster-"+strconv.Itoa(i))

@@ -2,14 +2,11 @@ package session
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,29 +27,45 @@ type tracker struct {
 	sub                     *redis.PubSub
 	listenID                atomic.Int64 // the invalidation connection's client ID
 	trackingID              atomic.Int64 // the tracking connection's (0 while none is set up)
-	// listenConn and trackingConn are the two connections' sockets, for
-	// unread
-	listenConn, trackingConn atomic.Pointer[syscall.RawConn]
-	replID                   atomic.Pointer[string] // the master the copy was read from
-	bg                       *background.Group
+	// listenConn and trackingConn watch the two connections' sockets, for
+	// unread; held says bytes taken from listenConn's may wait unapplied in
+	// go-redis's buffer (heldConn)
+	listenConn, trackingConn connWatch
+	held                     atomic.Bool
+	// pong is the payload of the last PING answered on the invalidation
+	// connection and applied, pongs is closed (and replaced) at each
+	pong   atomic.Pointer[string]
+	pongs  atomic.Pointer[chan struct{}]
+	pinged atomic.Uint64          // PINGs sent, for their payloads
+	replID atomic.Pointer[string] // the master the copy was read from
+	bg     *background.Group
 }
 
 // newTracker starts a tracker on the server opt reaches (behind Sentinel:
 // the master, through Sentinel's dialer).
 func newTracker(l *localCopy, opt redis.Options) *tracker {
-	opt.MaxRetries, opt.DialerRetries = -1, 1
+	opt.MaxRetries, opt.DialerRetries = -1, 1 // a failed read falls back to the script, whose client retries
 	opt.PushNotificationProcessor = nil
+	opt.ClientName = localClientName
 	t := &tracker{copy: l, addr: opt.Addr, bg: background.New()}
+	pongs := make(chan struct{})
+	t.pongs.Store(&pongs)
 	probe := opt
 	t.probe = redis.NewClient(&probe)
 	tracking := opt
 	tracking.PoolSize, tracking.MinIdleConns = 1, 0
-	tracking.Dialer = watching(opt.Dialer, &t.trackingConn, l.drop)
+	t.trackingConn.reset = l.drop
+	tracking.Dialer = watching(opt.Dialer, &t.trackingConn)
 	t.tracking = redis.NewClient(&tracking)
 	listen := opt
 	listen.Protocol = 2 // invalidations arrive as messages on invalidateChannel
 	listen.PoolSize, listen.MinIdleConns = 1, 0
-	listen.Dialer = watching(opt.Dialer, &t.listenConn, l.drop)
+	t.listenConn.reset = func() {
+		l.drop()
+		t.listenID.Store(0) // until OnConnect: no probe vouches for the old connection meanwhile
+	}
+	t.listenConn.held = &t.held
+	listen.Dialer = watching(opt.Dialer, &t.listenConn)
 	listen.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
 		if err != nil {
@@ -81,6 +94,15 @@ func (t *tracker) applyInvalidations(ctx context.Context) {
 			case <-ctx.Done():
 			case <-time.After(10 * time.Millisecond):
 			}
+			continue
+		}
+		if hook := l.beforeApply.Load(); hook != nil {
+			(*hook)()
+		}
+		if p, ok := msg.(*redis.Pong); ok {
+			t.pong.Store(&p.Payload)
+			next := make(chan struct{})
+			close(*t.pongs.Swap(&next))
 			continue
 		}
 		m, ok := msg.(*redis.Message)
@@ -121,7 +143,7 @@ func (t *tracker) holdTracking(ctx context.Context) {
 			continue
 		}
 		for t.listenID.Load() == listen {
-			if _, ended := peek(t.trackingConn.Load()); ended {
+			if _, ended := peek(t.trackingConn.sock.Load()); ended {
 				break
 			}
 			select {
@@ -134,7 +156,9 @@ func (t *tracker) holdTracking(ctx context.Context) {
 		}
 		t.copy.drop()
 		t.trackingID.Store(0)
-		_ = conn.ClientTrackingOff(context.Background()).Err() // it goes back to the probe's pool
+		offCtx, cancel := context.WithTimeout(context.Background(), localProbeTimeout)
+		_ = conn.ClientTrackingOff(offCtx).Err() // a connection that answers goes back to the pool untracked
+		cancel()
 		_ = conn.Close()
 	}
 }
@@ -163,50 +187,26 @@ func (t *tracker) track(ctx context.Context, listen int64) (*redis.Conn, error) 
 	return conn, nil
 }
 
-// watching wraps dial so that the socket of each connection it makes is kept
-// in sock, for peek. A new connection replaces a lost one (go-redis dials
-// again on its own): the copy is dropped first, before its socket can look
-// healthy to peek.
-func watching(dial func(context.Context, string, string) (net.Conn, error),
-	sock *atomic.Pointer[syscall.RawConn], drop func()) func(context.Context, string, string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		drop()
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		raw := c
-		if tc, ok := raw.(*tls.Conn); ok {
-			raw = tc.NetConn()
-		}
-		var rc syscall.RawConn
-		if sc, ok := raw.(syscall.Conn); ok {
-			rc, _ = sc.SyscallConn()
-		}
-		if rc == nil {
-			sock.Store(nil) // peek then says ended: no hits
-		} else {
-			sock.Store(&rc)
-		}
-		return c, nil
-	}
-}
-
 // unread reports whether announcements have reached this machine that the
 // tracker has not applied (bytes wait on the invalidation connection), or
 // whether either connection has ended: then the copy must not be used.
 func (t *tracker) unread() bool {
-	waiting, ended := peek(t.listenConn.Load())
-	if waiting || ended {
+	// the kernel first: bytes leave it only after held is set (heldConn)
+	waiting, ended := peek(t.listenConn.sock.Load())
+	if waiting || ended || t.held.Load() {
 		return true
 	}
-	_, ended = peek(t.trackingConn.Load())
+	_, ended = peek(t.trackingConn.sock.Load())
 	return ended
 }
 
 // connections checks that the invalidation connection is subscribed and the
-// tracking connection announces to it, both on this server (CLIENT LIST),
-// and returns the server's INFO replication.
+// tracking connection announces to it, both on this server (CLIENT LIST);
+// that the invalidation connection this node reads is that one and alive:
+// a PING sent on it comes back, after every announcement before it, and
+// neither connection was replaced meanwhile (a connection can die without
+// a word, and the server then lists it for minutes); and returns the
+// server's INFO replication.
 func (t *tracker) connections(ctx context.Context) (string, error) {
 	listen, track := t.listenID.Load(), t.trackingID.Load()
 	if listen == 0 || track == 0 {
@@ -219,7 +219,42 @@ func (t *tracker) connections(ctx context.Context) (string, error) {
 	if err := trackingListed(list, listen, track); err != nil {
 		return "", err
 	}
-	return t.probe.Info(ctx, "replication").Result()
+	repl, err := t.probe.Info(ctx, "replication").Result()
+	if err != nil {
+		return "", err
+	}
+	if err := t.pingThrough(ctx); err != nil {
+		return "", err
+	}
+	if t.listenID.Load() != listen || t.trackingID.Load() != track {
+		return "", errors.New("a tracking connection was replaced while it was checked")
+	}
+	return repl, nil
+}
+
+// pingThrough sends a PING on the invalidation connection and waits until
+// the tracker has applied its answer. A connection that took the PING and
+// does not answer in time is silent: it is cut, and go-redis dials anew.
+func (t *tracker) pingThrough(ctx context.Context) error {
+	token := "sg-" + strconv.FormatUint(t.pinged.Add(1), 10)
+	conn := t.listenConn.conn.Load()
+	if err := t.sub.Ping(ctx, token); err != nil {
+		return fmt.Errorf("ping the invalidation connection: %w", err)
+	}
+	for {
+		pongs := *t.pongs.Load()
+		if p := t.pong.Load(); p != nil && *p == token {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if conn != nil && t.listenConn.conn.Load() == conn {
+				_ = conn.Close()
+			}
+			return fmt.Errorf("the invalidation connection did not answer: %w", ctx.Err())
+		case <-pongs:
+		}
+	}
 }
 
 // checkMaster empties the copy when the server is not the master it was

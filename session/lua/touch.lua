@@ -4,7 +4,8 @@
 -- Moves the last activity of that same live session forward, and only when
 -- the session was within both deadlines at that time: a touch never revives
 -- an ended session and never buries one (the next check does that).
--- Returns {1} when written, {0} when not.
+-- Returns {1, the activity time written (ms)} when written, {0} when not:
+-- never later than Redis's own time, whatever the node's clock estimate.
 local id = ARGV[5]
 local rec = redis.call("HGET", K, id)
 if not rec or isTombstone(rec) then return {0} end
@@ -17,4 +18,4 @@ redis.call("HSET", K, id, ca36 .. "|" .. b36(at) .. "|" .. pol .. "|" .. rest)
 local exp = at + idle
 if abs > 0 and ca + abs < exp then exp = ca + abs end
 extend(K, exp - now)
-return {1}
+return {1, at}

@@ -1,0 +1,330 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiongate/sessiongate/internal/testredis"
+)
+
+// faultProxy forwards loopback connections to a Redis server and breaks them
+// the ways networks do: a flow that goes silent (dropped on the way, no
+// reset; Redis keeps listing the connection), a connection cut on the
+// client's side only, new connections slow to get their first answer.
+type faultProxy struct {
+	addr   string
+	target string
+	mu     sync.Mutex
+	conns  []*proxiedConn
+	stall  atomic.Int64 // a new connection's first answer waits this long (ns)
+}
+
+// proxiedConn is one forwarded connection.
+type proxiedConn struct {
+	client, server net.Conn
+	subscriber     atomic.Bool // the client sent SUBSCRIBE on it
+	silent, cut    atomic.Bool
+}
+
+// startFaultProxy listens on a loopback port until the test ends.
+func startFaultProxy(t *testing.T, target string) *faultProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{addr: ln.Addr().String(), target: target}
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, c := range p.conns {
+			_ = c.client.Close()
+			_ = c.server.Close()
+		}
+	})
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = client.Close()
+				continue
+			}
+			c := &proxiedConn{client: client, server: server}
+			p.mu.Lock()
+			p.conns = append(p.conns, c)
+			p.mu.Unlock()
+			go c.pump(server, client, true, 0)
+			go c.pump(client, server, false, time.Duration(p.stall.Load()))
+		}
+	}()
+	return p
+}
+
+// pump copies src to dst until src ends, dropping what a silent or cut
+// connection carries; a cut connection's server side stays open.
+func (c *proxiedConn) pump(dst, src net.Conn, fromClient bool, stall time.Duration) {
+	buf := make([]byte, 32<<10)
+	for first := true; ; first = false {
+		n, err := src.Read(buf)
+		if err != nil {
+			if !c.cut.Load() {
+				_ = dst.Close()
+			}
+			return
+		}
+		if fromClient && bytes.Contains(bytes.ToUpper(buf[:n]), []byte("SUBSCRIBE")) {
+			c.subscriber.Store(true)
+		}
+		if first && stall > 0 {
+			time.Sleep(stall)
+		}
+		if c.silent.Load() || c.cut.Load() {
+			continue
+		}
+		if _, err := dst.Write(buf[:n]); err != nil && !c.cut.Load() {
+			_ = src.Close()
+			return
+		}
+	}
+}
+
+// subscriber returns the live invalidation connection (the last that sent
+// SUBSCRIBE).
+func (p *faultProxy) subscriber(t *testing.T) *proxiedConn {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.conns) - 1; i >= 0; i-- {
+		if c := p.conns[i]; c.subscriber.Load() && !c.silent.Load() && !c.cut.Load() {
+			return c
+		}
+	}
+	t.Fatal("no invalidation connection through the proxy")
+	return nil
+}
+
+// behindProxy is a node whose every connection to srv goes through a fault
+// proxy, with another node connected directly.
+func behindProxy(t *testing.T) (a, b *RedisStore, px *faultProxy) {
+	srv := testredis.Start(t)
+	px = startFaultProxy(t, srv.Addr)
+	bc := redis.NewClient(&redis.Options{Addr: px.addr})
+	t.Cleanup(func() { _ = bc.Close() })
+	return localStore(t, srv.Client(t), Options{}), localStore(t, bc, Options{}), px
+}
+
+// awaitLocalReads waits until st serves from its copy again.
+func awaitLocalReads(t *testing.T, st *RedisStore, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !st.ReadsLocally(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the copy was not trusted again within %v", within)
+		}
+	}
+}
+
+// An invalidation connection that goes silent (its flow dropped without a
+// reset: Redis keeps listing it, subscribed) loses the copy its lease at the
+// next probe, whose PING gets no answer: a session ended meanwhile on
+// another node is refused within the lease, not served until the copy's
+// 2 s backstop. The silent connection is replaced and the copy comes back.
+func TestLocalCopyLeaseEndsWhenTheInvalidationConnectionGoesSilent(t *testing.T) {
+	a, b, px := behindProxy(t)
+	ctx := context.Background()
+	s := cachedOn(t, a, b, "silent")
+	px.subscriber(t).silent.Store(true)
+	if err := a.End(ctx, s.Ref(), ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	took := refusedWithin(t, b, s.Ref(), localLimits, ReasonRevoked, time.Now())
+	if took > localLease+localProbeEvery+localProbeTimeout {
+		t.Fatalf("refused only after %v: longer than the lease allows", took)
+	}
+	awaitLocalReads(t, b, 5*time.Second)
+	s = cachedOn(t, a, b, "after-silent")
+	if err := a.End(ctx, s.Ref(), ReasonLogout); err != nil {
+		t.Fatal(err)
+	}
+	refusedWithin(t, b, s.Ref(), localLimits, ReasonLogout, time.Now())
+}
+
+// The invalidation connection cut on this side only (Redis still lists it,
+// subscribed, with the tracking connection announcing to it) while its
+// replacement is slow to come up: no probe vouches for the old connection
+// meanwhile, so a session ended on another node in that window is refused.
+func TestLocalCopyNotTrustedWhileTheInvalidationConnectionIsReplaced(t *testing.T) {
+	a, b, px := behindProxy(t)
+	ctx := context.Background()
+	s := cachedOn(t, a, b, "replaced")
+	if err := b.client.Ping(ctx).Err(); err != nil { // node b's connections are up: only the replacement is slow
+		t.Fatal(err)
+	}
+	const stall = time.Second
+	px.stall.Store(int64(stall))
+	old := px.subscriber(t)
+	old.cut.Store(true)
+	_ = old.client.Close()
+	cutAt := time.Now()
+	time.Sleep(2 * localProbeEvery) // the replacement waits for its first answer; probes run
+	mustValid(t, b, s.Ref(), false) // a copy trusted now would hold the session from here
+	if err := a.End(ctx, s.Ref(), ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := b.Check(ctx, s.Ref(), localLimits, false); err != nil || res.Valid {
+		t.Fatalf("a session ended on node a was served from a copy nobody announces to: %+v %v", res, err)
+	}
+	if time.Since(cutAt) >= stall {
+		t.Fatal("the check came after the replacement was up: the test proves nothing; make the stall longer")
+	}
+	px.stall.Store(0)
+	awaitLocalReads(t, b, 5*time.Second)
+}
+
+// An announcement go-redis has taken from the socket into its buffer, not
+// yet applied, keeps the copy from answering: the kernel has nothing left
+// to show, so the tracker itself must say so.
+func TestLocalCopyNotUsedWhileAnAnnouncementIsBuffered(t *testing.T) {
+	a, b, _ := twoNodes(t)
+	ctx := context.Background()
+	s := cachedOn(t, a, b, "buffered")
+	received, release := make(chan struct{}, 1), make(chan struct{})
+	defer close(release)
+	hook := func() {
+		select {
+		case received <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	b.local.beforeApply.Store(&hook)
+	if err := a.End(ctx, s.Ref(), ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-received:
+	case <-time.After(2 * time.Second):
+		t.Fatal(errors.New("node b received nothing"))
+	}
+	res, err := b.Check(ctx, s.Ref(), localLimits, false)
+	if err != nil || res.Valid || res.Reason != ReasonRevoked {
+		t.Fatalf("node b answered from its copy with an announcement received but not applied: %+v %v", res, err)
+	}
+}
+
+// Behind Sentinel, the copy's connections may still reach an old master that
+// a partition keeps up (a master still, its replication ID unchanged) while
+// the store's client has followed the failover: the copy follows the
+// store's client, by replication ID, and a session ended on the new master
+// is refused. The failover is made the way Sentinel makes one; the store's
+// dialer stands in for Sentinel's.
+func TestLocalCopyFollowsTheMasterTheStoreWritesTo(t *testing.T) {
+	oldMaster, newMaster := testredis.Start(t), testredis.Start(t)
+	ctx := context.Background()
+	promoted := newMaster.Client(t)
+	host, port, _ := net.SplitHostPort(oldMaster.Addr)
+	if err := promoted.Do(ctx, "REPLICAOF", host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	testredis.WaitInSync(t, newMaster, oldMaster)
+	var target atomic.Pointer[string]
+	target.Store(&oldMaster.Addr)
+	// idle connections kept (the copy's probe client takes the setting
+	// too): it needs no new connection, which would reach the new master
+	main := redis.NewClient(&redis.Options{Addr: "master", ClientName: "main", MinIdleConns: 4,
+		Dialer: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, *target.Load())
+		}})
+	t.Cleanup(func() { _ = main.Close() })
+	b := localStore(t, main, Options{})
+	s := &Session{ID: NewID(), UserKey: UserKey("iss", "partitioned"), Subject: "partitioned"}
+	if _, err := b.Create(ctx, s, localLimits, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustValid(t, b, s.Ref(), false)
+	mustValid(t, b, s.Ref(), false)
+	for deadline := time.Now().Add(5 * time.Second); promoted.Exists(ctx, userKeyName(s.UserKey)).Val() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the session did not reach the replica")
+		}
+	}
+	// the replica is promoted; the store's client follows (go-redis closes
+	// its connections on +switch-master); the copy's connections to the
+	// old master stay up
+	if err := promoted.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	target.Store(&newMaster.Addr)
+	old := oldMaster.Client(t)
+	list, err := old.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(list, "\n") {
+		if clientField(line, "name") == "main" {
+			_ = old.Do(ctx, "CLIENT", "KILL", "ID", clientField(line, "id")).Err()
+		}
+	}
+	a := localStore(t, promoted, Options{})
+	if err := a.End(ctx, s.Ref(), ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	refusedWithin(t, b, s.Ref(), localLimits, ReasonRevoked, time.Now())
+	awaitLocalReads(t, b, 5*time.Second) // on the new master
+	s = cachedOn(t, a, b, "after-partition")
+	if err := a.End(ctx, s.Ref(), ReasonLogout); err != nil {
+		t.Fatal(err)
+	}
+	refusedWithin(t, b, s.Ref(), localLimits, ReasonLogout, time.Now())
+}
+
+// A Cluster URL that lets the store read from replicas (read_only,
+// route_by_latency, route_randomly) does not let the copy: it is filled from
+// the masters only, since a replica's answer may be older than an
+// announcement the copy has applied.
+func TestLocalCopyClusterFillsFromMastersOnly(t *testing.T) {
+	c := testredis.StartClusterWithReplicas(t)
+	for _, option := range []string{"read_only=true", "route_randomly=true"} {
+		t.Run(option, func(t *testing.T) {
+			client, err := NewRedisClient(c.URL + "&" + option)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = client.Close() })
+			direct, err := NewRedisClient(c.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = direct.Close() })
+			a := localStore(t, direct, Options{})
+			b := localStore(t, client, Options{})
+			before := map[string]int{}
+			for _, r := range c.Replicas {
+				before[r.Addr] = commandCalls(t, r.Client(t), "hmget")["hmget"]
+			}
+			for i := range 12 { // users on every master (route_randomly: half the reads would go to replicas)
+				cachedOn(t, a, b, "replica-read-"+strconv.Itoa(i))
+			}
+			for _, r := range c.Replicas {
+				if n := commandCalls(t, r.Client(t), "hmget")["hmget"] - before[r.Addr]; n != 0 {
+					t.Errorf("replica %s answered %d of the copy's reads", r.Addr, n)
+				}
+			}
+		})
+	}
+}
