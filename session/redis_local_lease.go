@@ -114,18 +114,6 @@ func (l *localCopy) probe(ctx context.Context) (gen uint64, err error) {
 	return gen, nil
 }
 
-// clock measures the tracker's server's TIME against this machine's
-// monotonic clock.
-func (t *tracker) clock(ctx context.Context) (clockSample, error) {
-	t0 := time.Now()
-	srv, err := t.probe.Time(ctx).Result()
-	if err != nil {
-		return clockSample{}, err
-	}
-	rtt := time.Since(t0)
-	return clockSample{at: t0.Add(rtt / 2), srv: srv, uncertainty: rtt / 2}, nil
-}
-
 // followMasters keeps one tracker on every master of the Cluster: when the
 // masters change (a failover, a node added), the trackers are replaced and
 // the copy empties.
