@@ -3,6 +3,8 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +132,52 @@ func BenchmarkRedisStoreSignInOut(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRedisStoreCheckParallel is BenchmarkRedisStoreCheck (local copy)
+// from many goroutines at once, as under load, and reports how many checks
+// still ran the script (scripts/op): with the copy trusted, none should.
+func BenchmarkRedisStoreCheckParallel(b *testing.B) {
+	srv := testredis.Start(b)
+	rdb := srv.Client(b)
+	store := session.NewRedisStore(rdb, session.Options{})
+	b.Cleanup(func() { _ = store.Close() })
+	for deadline := time.Now().Add(5 * time.Second); !store.ReadsLocally(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("the local copy was not trusted within 5 s")
+		}
+	}
+	ctx := context.Background()
+	s := benchSession()
+	limits := benchLimits()
+	if _, err := store.Create(ctx, s, limits, session.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	ref := s.Ref()
+	if res, err := store.Check(ctx, ref, limits, false); err != nil || !res.Valid {
+		b.Fatalf("check: %+v %v", res, err)
+	}
+	scripts := func() int {
+		info, err := rdb.Info(ctx, "commandstats").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, rest, _ := strings.Cut(info, "cmdstat_evalsha:calls=")
+		n, _ := strconv.Atoi(strings.SplitN(rest, ",", 2)[0])
+		return n
+	}
+	before := scripts()
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := store.Check(ctx, ref, limits, false)
+			if err != nil || !res.Valid {
+				b.Errorf("check: %+v %v", res, err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(scripts()-before)/float64(b.N), "scripts/op")
+
 }

@@ -80,6 +80,10 @@ type localCopy struct {
 	changed  atomic.Pointer[chan struct{}]
 	settings atomic.Uint64
 
+	// settleWait bounds how long a check waits for the trackers to apply
+	// what has reached this machine before it runs the script instead
+	settleWait time.Duration
+
 	memo *localMemo
 	bg   *background.Group
 	// beforeApply, when set (tests), runs as a tracker has received a
@@ -137,7 +141,7 @@ func newLocalCopy(main redis.UniversalClient, o LocalCacheOptions, clock Clock,
 		entries = defaultLocalEntries
 	}
 	l := &localCopy{table: newLocalTable(entries), clock: clock, trust: trust, memo: newLocalMemo(),
-		bg: background.New()}
+		bg: background.New(), settleWait: localSettleWait}
 	none := []*tracker{}
 	l.trackers.Store(&none)
 	ch := make(chan struct{})
@@ -174,18 +178,6 @@ func tlsOn(main redis.UniversalClient) bool {
 		return c.Options().TLSConfig != nil
 	}
 	return false
-}
-
-// unread reports whether announcements have reached this machine that no
-// tracker has applied yet.
-func (l *localCopy) unread() bool {
-	trackers := *l.trackers.Load()
-	for _, t := range trackers {
-		if t.unread() {
-			return true
-		}
-	}
-	return len(trackers) == 0
 }
 
 // announce counts a moment a shared setting may have changed and wakes

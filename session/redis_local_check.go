@@ -39,9 +39,12 @@ func (r *RedisStore) Check(ctx context.Context, ref Ref, limits LimitTable, acti
 // check on a node costs one round trip as before, and later ones none.
 func (r *RedisStore) checkLocally(ctx context.Context, ref Ref, limits LimitTable, activity bool) (CheckResult, bool) {
 	l := r.local
+	if !l.settled(ctx) { // first: now is read after the wait
+		return CheckResult{}, false
+	}
 	now, margin, ok := l.now()
 	key := memoKey(ref)
-	if !ok || r.health.down.Load() || l.memo.skipped(key) || l.unread() {
+	if !ok || r.health.down.Load() || l.memo.skipped(key) {
 		return CheckResult{}, false
 	}
 	c, ok := l.session(ctx, userKeyName(ref.UserKey), ref.ID)

@@ -16,14 +16,16 @@ import (
 // one may wait in go-redis's buffer (unread).
 type heldConn struct {
 	net.Conn
-	rc   syscall.RawConn
-	held *atomic.Bool
+	rc      syscall.RawConn
+	held    *atomic.Bool
+	drained func()
 }
 
 // Read implements net.Conn: it marks the bytes held before it takes them
 // from the kernel, where peek sees them until then.
 func (c *heldConn) Read(p []byte) (int, error) {
 	c.held.Store(false)
+	c.drained()
 	if err := awaitReadable(c.rc); err == nil {
 		c.held.Store(true)
 	}
@@ -39,7 +41,10 @@ type connWatch struct {
 	sock atomic.Pointer[syscall.RawConn]
 	// held, when set, makes the connection a heldConn, kept in conn.
 	held *atomic.Bool
-	conn atomic.Pointer[heldConn]
+	// drained runs each time go-redis asks a heldConn for more (held
+	// turns false): waiting checks look again (settled)
+	drained func()
+	conn    atomic.Pointer[heldConn]
 }
 
 // watching wraps dial for one of a tracker's connections (see connWatch). A
@@ -66,7 +71,7 @@ func watching(dial func(context.Context, string, string) (net.Conn, error),
 			return c, nil
 		}
 		w.held.Store(false)
-		hc := &heldConn{Conn: c, rc: rc, held: w.held}
+		hc := &heldConn{Conn: c, rc: rc, held: w.held, drained: w.drained}
 		w.conn.Store(hc)
 		return hc, nil
 	}

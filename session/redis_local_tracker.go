@@ -31,6 +31,9 @@ type tracker struct {
 	// go-redis's buffer (heldConn)
 	listenConn, trackingConn connWatch
 	held                     atomic.Bool
+	// drained is closed (and replaced) each time go-redis asks the
+	// invalidation connection for more: everything read before is applied
+	drained atomic.Pointer[chan struct{}]
 	// pong is the payload of the last PING answered on the invalidation
 	// connection and applied, pongs is closed (and replaced) at each
 	pong   atomic.Pointer[string]
@@ -47,8 +50,9 @@ func newTracker(l *localCopy, opt redis.Options) *tracker {
 	opt.PushNotificationProcessor = nil
 	opt.ClientName = localClientName
 	t := &tracker{copy: l, addr: opt.Addr, bg: background.New()}
-	pongs := make(chan struct{})
+	pongs, drained := make(chan struct{}), make(chan struct{})
 	t.pongs.Store(&pongs)
+	t.drained.Store(&drained)
 	probe := opt
 	t.probe = redis.NewClient(&probe)
 	tracking := opt
@@ -64,6 +68,10 @@ func newTracker(l *localCopy, opt redis.Options) *tracker {
 		t.listenID.Store(0) // until OnConnect: no probe vouches for the old connection meanwhile
 	}
 	t.listenConn.held = &t.held
+	t.listenConn.drained = func() {
+		next := make(chan struct{})
+		close(*t.drained.Swap(&next))
+	}
 	listen.Dialer = watching(opt.Dialer, &t.listenConn)
 	listen.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
@@ -184,19 +192,6 @@ func (t *tracker) track(ctx context.Context, listen int64) (*redis.Conn, error) 
 	t.copy.drop()
 	t.trackingID.Store(id)
 	return conn, nil
-}
-
-// unread reports whether announcements have reached this machine that the
-// tracker has not applied (bytes wait on the invalidation connection), or
-// whether either connection has ended: then the copy must not be used.
-func (t *tracker) unread() bool {
-	// the kernel first: bytes leave it only after held is set (heldConn)
-	waiting, ended := peek(t.listenConn.sock.Load())
-	if waiting || ended || t.held.Load() {
-		return true
-	}
-	_, ended = peek(t.trackingConn.sock.Load())
-	return ended
 }
 
 // close stops the tracker's goroutines and closes its connections.
