@@ -54,6 +54,12 @@ func TestParsers(t *testing.T) {
 		BPerOp: 3360, AllocsOp: 31}) {
 		t.Fatalf("parseBench: %+v", got)
 	}
+	got = parseBench("pkg: github.com/x/session\nBenchmarkRedisStoreCheckParallel-2 \t 2164258\t 1717 ns/op\t " +
+		"0.0001187 scripts/op\t 446 B/op\t 9 allocs/op\n")
+	if len(got) != 1 || got[0] != (MicroResult{Package: "session", Name: "RedisStoreCheckParallel", NsPerOp: 1717,
+		BPerOp: 446, AllocsOp: 9, Other: "0.0001187 scripts/op"}) {
+		t.Fatalf("parseBench, a metric of the benchmark's own: %+v", got)
+	}
 	if name, ok := monitorCommand(`+1700000000.1 [0 127.0.0.1:5555] "evalsha" "abc" "2"` + "\r\n"); !ok || name != "evalsha" {
 		t.Fatalf("client line: %q %v", name, ok)
 	}

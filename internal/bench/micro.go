@@ -18,6 +18,9 @@ type MicroResult struct {
 	NsPerOp  float64
 	BPerOp   int64
 	AllocsOp int64
+	// Other holds the benchmark's own metrics (b.ReportMetric), as
+	// "value unit" pairs joined by ", ".
+	Other string
 }
 
 // microBenchmarks are the packages and benchmark patterns the harness runs.
@@ -84,6 +87,11 @@ func parseBench(text string) []MicroResult {
 				r.BPerOp, _ = strconv.ParseInt(v, 10, 64)
 			case "allocs/op":
 				r.AllocsOp, _ = strconv.ParseInt(v, 10, 64)
+			default:
+				if r.Other != "" {
+					r.Other += ", "
+				}
+				r.Other += v + " " + unit
 			}
 		}
 		out = append(out, r)

@@ -270,9 +270,10 @@ func (r *Report) Markdown() string {
 	if len(r.Micro) > 0 {
 		w("### Micro-benchmarks\n\n`go test -run '^$' -bench … -benchmem -benchtime %s` (`gateway/hotpath_bench_test.go`, "+
 			"`session/bench_test.go`; the Redis one against a private redis-server):\n\n", c.BenchTime)
-		w("| package | benchmark | ns/op | B/op | allocs/op |\n|---|---|---:|---:|---:|\n")
+		w("| package | benchmark | ns/op | B/op | allocs/op | other |\n|---|---|---:|---:|---:|---|\n")
 		for _, mr := range r.Micro {
-			w("| %s | %s | %s | %d | %d |\n", mr.Package, mr.Name, thousands(int64(mr.NsPerOp+0.5)), mr.BPerOp, mr.AllocsOp)
+			w("| %s | %s | %s | %d | %d | %s |\n", mr.Package, mr.Name, thousands(int64(mr.NsPerOp+0.5)), mr.BPerOp,
+				mr.AllocsOp, mr.Other)
 		}
 		w("\n")
 	}
