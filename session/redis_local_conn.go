@@ -12,8 +12,13 @@ import (
 // tracker reads one message at a time and applies it before it receives
 // the next, and go-redis's reader (its buffer) asks the socket for more only
 // when it holds no whole message. So while held is false, every
-// announcement that has left the kernel has been applied; while it is true,
-// one may wait in go-redis's buffer (unread).
+// announcement that has left the kernel whole has been applied; while it is
+// true, one may wait in go-redis's buffer (unread). An announcement whose
+// bytes arrive in parts (longer than a TCP segment, on a real network) and
+// whose rest is late counts from its last byte, as if the network had
+// delivered it whole then: go-redis asks for more while holding its start.
+// That delay is the network's, like any other, and bounded the same way: a
+// probe's PING answered behind it, or no lease after localProbeTimeout.
 type heldConn struct {
 	net.Conn
 	rc      syscall.RawConn

@@ -269,7 +269,10 @@ func TestLocalCopyCheckWaitsForTheTrackerNotForRedis(t *testing.T) {
 	select {
 	case got := <-done:
 		t.Fatalf("the check answered before the tracker applied what it had received: %+v %v", got.res, got.err)
-	case <-time.After(50 * time.Millisecond): // well inside the probe's 250 ms, after which the lease would go
+	case <-time.After(30 * time.Millisecond):
+		// the hold must end before a probe whose PING answer waits behind it
+		// gives up (250 ms after that probe began, which may be up to 100 ms
+		// before the hold): then the connection is cut and the copy dropped
 	}
 	releaseOnce()
 	got := <-done

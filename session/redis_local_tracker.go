@@ -32,7 +32,8 @@ type tracker struct {
 	listenConn, trackingConn connWatch
 	held                     atomic.Bool
 	// drained is closed (and replaced) each time go-redis asks the
-	// invalidation connection for more: everything read before is applied
+	// invalidation connection for more: every whole message read before is
+	// applied (see heldConn)
 	drained atomic.Pointer[chan struct{}]
 	// pong is the payload of the last PING answered on the invalidation
 	// connection and applied, pongs is closed (and replaced) at each
