@@ -102,6 +102,7 @@ func BenchmarkRedisStoreCheckReplicaGuard(b *testing.B) {
 	for _, min := range []int{0, 1} {
 		b.Run(fmt.Sprintf("min_replicas=%d", min), func(b *testing.B) {
 			store := session.NewRedisStore(master.Client(b), session.Options{Replicas: session.ReplicaOptions{Min: min}})
+			b.Cleanup(func() { _ = store.Close() }) // its local copy's goroutines would outlive the server
 			benchCheck(b, store)
 		})
 	}
@@ -115,6 +116,7 @@ func BenchmarkRedisStoreSignInOut(b *testing.B) {
 	for _, min := range []int{0, 1} {
 		b.Run(fmt.Sprintf("min_replicas=%d", min), func(b *testing.B) {
 			store := session.NewRedisStore(master.Client(b), session.Options{Replicas: session.ReplicaOptions{Min: min}})
+			b.Cleanup(func() { _ = store.Close() }) // its local copy's goroutines would outlive the server
 			limits := benchLimits()
 			b.ReportAllocs()
 			i := 0

@@ -60,6 +60,13 @@ func TestParsers(t *testing.T) {
 		BPerOp: 446, AllocsOp: 9, Other: "0.0001187 scripts/op"}) {
 		t.Fatalf("parseBench, a metric of the benchmark's own: %+v", got)
 	}
+	got = parseBench("pkg: github.com/x/session\nBenchmarkRedisStoreCheckParallel-2 \tredis: 2026/12/03 06:41:19 " +
+		"pool.go:770: dial tcp 127.0.0.1:1: connect: connection refused\n  2164258\t 1717 ns/op\t 446 B/op\t " +
+		"9 allocs/op\nPASS\n")
+	if len(got) != 1 || got[0] != (MicroResult{Package: "session", Name: "RedisStoreCheckParallel", NsPerOp: 1717,
+		BPerOp: 446, AllocsOp: 9}) {
+		t.Fatalf("parseBench, a log line between the name and the figures: %+v", got)
+	}
 	if name, ok := monitorCommand(`+1700000000.1 [0 127.0.0.1:5555] "evalsha" "abc" "2"` + "\r\n"); !ok || name != "evalsha" {
 		t.Fatalf("client line: %q %v", name, ok)
 	}

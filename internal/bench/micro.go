@@ -60,7 +60,7 @@ func runMicro(ctx context.Context, goBin, root, benchtime string) (out []MicroRe
 // parseBench parses `go test -bench -benchmem` output.
 func parseBench(text string) []MicroResult {
 	var out []MicroResult
-	pkg := ""
+	pkg, pending := "", ""
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		line := sc.Text()
@@ -69,10 +69,16 @@ func parseBench(text string) []MicroResult {
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+		if len(f) > 0 && strings.HasPrefix(f[0], "Benchmark") {
+			pending = f[0] // the figures may follow on a later line, after a log line printed meanwhile
+			f = f[1:]
+		}
+		if len(f) < 3 || pending == "" || !isCount(f[0]) || f[2] != "ns/op" {
 			continue
 		}
-		r := MicroResult{Package: pkg, Name: strings.TrimPrefix(f[0], "Benchmark")}
+		f = append([]string{pending}, f...)
+		r := MicroResult{Package: pkg, Name: strings.TrimPrefix(pending, "Benchmark")}
+		pending = ""
 		if i := strings.LastIndexByte(r.Name, '-'); i > 0 {
 			if _, err := strconv.Atoi(r.Name[i+1:]); err == nil {
 				r.Name = r.Name[:i]
@@ -97,4 +103,10 @@ func parseBench(text string) []MicroResult {
 		out = append(out, r)
 	}
 	return out
+}
+
+// isCount reports whether s is a benchmark's iteration count.
+func isCount(s string) bool {
+	_, err := strconv.ParseInt(s, 10, 64)
+	return err == nil
 }
