@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessiongate/sessiongate/auth"
 	"github.com/sessiongate/sessiongate/config"
 	"github.com/sessiongate/sessiongate/internal/testclock"
 	"github.com/sessiongate/sessiongate/session"
@@ -29,23 +28,10 @@ func newFixture(t *testing.T, store session.Store, clock *testclock.Clock) *fixt
 		Issuer: "https://idp.invalid", ClientID: "c", CookieSecrets: []string{strings.Repeat("s", 40)},
 		IdentityHeaders: map[string]string{"X-Forwarded-User": "sub", "X-Forwarded-Groups": "groups"},
 	}
-	cfg.SetDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := auth.NewSealer(cfg.CookieSecrets)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if store == nil {
 		store = session.NewMemoryStore(session.Options{Clock: clock.Now}, 0)
 	}
-	g, err := New(Options{Settings: cfg, Store: store, Sealer: sealer, Now: clock.Now,
-		RP: auth.New(auth.Config{Issuer: cfg.Issuer, ClientID: "c", HTTPClient: &http.Client{Timeout: time.Millisecond}})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{g: g, clock: clock, store: store}
+	return &fixture{g: testGateway(t, cfg, store, clock.Now), clock: clock, store: store}
 }
 
 // signIn puts a session in the store and returns its cookie.

@@ -135,21 +135,7 @@ func newHostile(t testing.TB, secrets []string, store *countingStore, clock *tes
 	if edit != nil {
 		edit(cfg)
 	}
-	cfg.SetDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := auth.NewSealer(cfg.CookieSecrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(Options{Settings: cfg, Store: store, Sealer: sealer, Now: clock.Now,
-		RP: auth.New(auth.Config{Issuer: cfg.Issuer, ClientID: "c", HTTPClient: &http.Client{Timeout: time.Millisecond}})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	return &hostile{g: g, clock: clock, store: store}
+	return &hostile{g: testGateway(t, cfg, store, clock.Now), clock: clock, store: store}
 }
 
 func (h *hostile) serve(r *http.Request) *httptest.ResponseRecorder {

@@ -6,9 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/sessiongate/sessiongate/auth"
 	"github.com/sessiongate/sessiongate/config"
 	"github.com/sessiongate/sessiongate/internal/testclock"
 	"github.com/sessiongate/sessiongate/session"
@@ -36,23 +34,10 @@ func newHotpathGateway(b *testing.B) *hotpathGateway {
 			"X-Forwarded-Groups": "groups", "X-Forwarded-Name": "name",
 		},
 	}
-	cfg.SetDefaults()
-	if err := cfg.Validate(); err != nil {
-		b.Fatal(err)
-	}
-	sealer, err := auth.NewSealer(cfg.CookieSecrets)
-	if err != nil {
-		b.Fatal(err)
-	}
 	clock := testclock.New()
 	store := session.NewMemoryStore(session.Options{Clock: clock.Now}, 0)
 	b.Cleanup(func() { _ = store.Close() })
-	g, err := New(Options{Settings: cfg, Store: store, Sealer: sealer, Now: clock.Now,
-		RP: auth.New(auth.Config{Issuer: cfg.Issuer, ClientID: "c", HTTPClient: &http.Client{Timeout: time.Millisecond}})})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(g.Close)
+	g := testGateway(b, cfg, store, clock.Now)
 	s := &session.Session{ID: session.NewID(), UserKey: session.UserKey(cfg.Issuer, "3f2c9a4e-7b1d-4c8e-9f60-2a5d8e1b7c34"),
 		Subject: "3f2c9a4e-7b1d-4c8e-9f60-2a5d8e1b7c34", Name: "Maria Lopez", Email: "maria.lopez@clinic.example",
 		Groups: []string{"clinicians", "front-desk", "ehr-users"}, IdPSessionID: "5b7e0c1a-9d2f-4e3b-8a6c-1f4d7e9b2a05",
@@ -60,7 +45,7 @@ func newHotpathGateway(b *testing.B) *hotpathGateway {
 	if _, err := store.Create(context.Background(), s, g.limits(), session.CreateOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	v, err := sealer.Seal(sessionCookieSealKey, s.Ref())
+	v, err := g.sealer.Seal(sessionCookieSealKey, s.Ref())
 	if err != nil {
 		b.Fatal(err)
 	}

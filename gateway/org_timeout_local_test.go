@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessiongate/sessiongate/auth"
 	"github.com/sessiongate/sessiongate/config"
 	"github.com/sessiongate/sessiongate/internal/testclock"
 	"github.com/sessiongate/sessiongate/internal/testredis"
@@ -39,24 +38,11 @@ func managedNode(t *testing.T, srv *testredis.Server, clock *testclock.Clock, wr
 		IdleTimeout:            config.Duration(time.Hour),
 		AbsoluteTimeoutChoices: []config.Duration{config.Duration(time.Hour), config.Duration(9 * time.Hour)},
 	}
-	cfg.SetDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := auth.NewSealer(cfg.CookieSecrets)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var st session.Store = store
 	if wrap != nil {
 		st = wrap(store)
 	}
-	g, err := New(Options{Settings: cfg, Store: st, Sealer: sealer, Now: clock.Now,
-		RP: auth.New(auth.Config{Issuer: cfg.Issuer, ClientID: "c", HTTPClient: &http.Client{Timeout: time.Millisecond}})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
+	g := testGateway(t, cfg, st, clock.Now)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		v, _ := store.SettingsVersion()
 		if store.ReadsLocally() && g.inForce.Load().version >= v {

@@ -30,20 +30,27 @@ func benchSession() *session.Session {
 		IdPSessionID: "5b7e0c1a-9d2f-4e3b-8a6c-1f4d7e9b2a05", Device: "Chrome on Windows", IP: "10.1.2.3"}
 }
 
+// checkedSession creates a session in store and checks it once.
+func checkedSession(b *testing.B, store session.Store) (session.Ref, session.LimitTable) {
+	b.Helper()
+	s := benchSession()
+	limits := benchLimits()
+	if _, err := store.Create(context.Background(), s, limits, session.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	ref := s.Ref()
+	if res, err := store.Check(context.Background(), ref, limits, false); err != nil || !res.Valid {
+		b.Fatalf("check: %+v %v", res, err)
+	}
+	return ref, limits
+}
+
 // benchCheck creates a session in store and checks it b.N times, as a
 // background request does (no activity).
 func benchCheck(b *testing.B, store session.Store) {
 	b.Helper()
 	ctx := context.Background()
-	s := benchSession()
-	limits := benchLimits()
-	if _, err := store.Create(ctx, s, limits, session.CreateOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	ref := s.Ref()
-	if res, err := store.Check(ctx, ref, limits, false); err != nil || !res.Valid {
-		b.Fatalf("check: %+v %v", res, err)
-	}
+	ref, limits := checkedSession(b, store)
 	b.ReportAllocs()
 	for b.Loop() {
 		res, err := store.Check(ctx, ref, limits, false)
@@ -150,15 +157,7 @@ func BenchmarkRedisStoreCheckParallel(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	s := benchSession()
-	limits := benchLimits()
-	if _, err := store.Create(ctx, s, limits, session.CreateOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	ref := s.Ref()
-	if res, err := store.Check(ctx, ref, limits, false); err != nil || !res.Valid {
-		b.Fatalf("check: %+v %v", res, err)
-	}
+	ref, limits := checkedSession(b, store)
 	scripts := func() int {
 		info, err := rdb.Info(ctx, "commandstats").Result()
 		if err != nil {

@@ -3,7 +3,6 @@ package session
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -193,6 +192,36 @@ func TestLocalCopyNotTrustedWhileTheInvalidationConnectionIsReplaced(t *testing.
 	awaitLocalReads(t, b, 5*time.Second)
 }
 
+// endWithTrackerHeld makes node b's tracker stop on the next message it
+// receives, ends s on node a, and returns once b's tracker holds a message
+// (the announcement, or a probe's PING answer ahead of it); release lets it
+// go on (more than once is fine).
+func endWithTrackerHeld(t *testing.T, a, b *RedisStore, s *Session) (release func()) {
+	t.Helper()
+	received, held := make(chan struct{}, 1), make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	hook := func() {
+		select {
+		case received <- struct{}{}:
+		default:
+		}
+		<-held
+	}
+	b.local.beforeApply.Store(&hook)
+	if err := a.End(context.Background(), s.Ref(), ReasonRevoked); err != nil {
+		release()
+		t.Fatal(err)
+	}
+	select {
+	case <-received:
+	case <-time.After(2 * time.Second):
+		release()
+		t.Fatal("node b received nothing")
+	}
+	return release
+}
+
 // An announcement go-redis has taken from the socket into its buffer, not
 // yet applied, keeps the copy from answering: the kernel has nothing left
 // to show, so the tracker itself must say so.
@@ -200,24 +229,8 @@ func TestLocalCopyNotUsedWhileAnAnnouncementIsBuffered(t *testing.T) {
 	a, b, _ := twoNodes(t)
 	ctx := context.Background()
 	s := cachedOn(t, a, b, "buffered")
-	received, release := make(chan struct{}, 1), make(chan struct{})
-	defer close(release)
-	hook := func() {
-		select {
-		case received <- struct{}{}:
-		default:
-		}
-		<-release
-	}
-	b.local.beforeApply.Store(&hook)
-	if err := a.End(ctx, s.Ref(), ReasonRevoked); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-received:
-	case <-time.After(2 * time.Second):
-		t.Fatal(errors.New("node b received nothing"))
-	}
+	release := endWithTrackerHeld(t, a, b, s)
+	defer release()
 	res, err := b.Check(ctx, s.Ref(), localLimits, false)
 	if err != nil || res.Valid || res.Reason != ReasonRevoked {
 		t.Fatalf("node b answered from its copy with an announcement received but not applied: %+v %v", res, err)
@@ -236,26 +249,8 @@ func TestLocalCopyCheckWaitsForTheTrackerNotForRedis(t *testing.T) {
 	s := cachedOn(t, a, b, "waits")
 	other := cachedOn(t, a, b, "someone-else")
 	b.local.settleWait = 10 * time.Second // the test, not the bound, decides when the tracker goes on
-	received, release := make(chan struct{}, 1), make(chan struct{})
-	var once sync.Once
-	releaseOnce := func() { once.Do(func() { close(release) }) }
-	defer releaseOnce()
-	hook := func() {
-		select {
-		case received <- struct{}{}:
-		default:
-		}
-		<-release
-	}
-	b.local.beforeApply.Store(&hook)
-	if err := a.End(ctx, other.Ref(), ReasonRevoked); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-received:
-	case <-time.After(2 * time.Second):
-		t.Fatal("node b received nothing")
-	}
+	release := endWithTrackerHeld(t, a, b, other)
+	defer release()
 	before := commandCalls(t, srv.Client(t), "evalsha")["evalsha"]
 	type answer struct {
 		res CheckResult
@@ -274,7 +269,7 @@ func TestLocalCopyCheckWaitsForTheTrackerNotForRedis(t *testing.T) {
 		// gives up (250 ms after that probe began, which may be up to 100 ms
 		// before the hold): then the connection is cut and the copy dropped
 	}
-	releaseOnce()
+	release()
 	got := <-done
 	if got.err != nil || !got.res.Valid {
 		t.Fatalf("check after the tracker went on: %+v %v", got.res, got.err)
