@@ -58,8 +58,8 @@ type Config struct {
 // DefaultConfig returns the settings of `make bench`.
 func DefaultConfig() Config {
 	return Config{
-		Out: "docs/benchmarks.md", Warmup: 250 * time.Millisecond, Duration: 1500 * time.Millisecond,
-		Conns: []int{1, 16, 64}, Rounds: 10, Sessions: 100_000, Devices: 4,
+		Out: "docs/benchmarks.md", Warmup: 250 * time.Millisecond, Duration: 500 * time.Millisecond,
+		Conns: []int{1, 16, 64}, Rounds: 30, Sessions: 100_000, Devices: 4,
 		Micro: true, BenchTime: "1s", Profile: true, Root: ".", GoBin: "go",
 	}
 }
@@ -132,11 +132,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// the sweep: rounds × concurrency × site, interleaved so that drift in
-	// the machine's load spreads over all sites alike
+	// the machine's load spreads over all sites alike: short points, many
+	// rounds, and the sites in reverse order every other round, so that no
+	// site is always the furthest from (a)
 	points := map[string]*Point{}
 	for round := 1; round <= cfg.Rounds; round++ {
+		order := sites()
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
 		for _, c := range cfg.Conns {
-			for _, s := range sites() {
+			for _, s := range order {
 				logf("round %d/%d: site (%s), %d connections", round, cfg.Rounds, s.key, c)
 				key := fmt.Sprintf("%s/%d", s.key, c)
 				if points[key] == nil {

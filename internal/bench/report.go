@@ -90,7 +90,7 @@ func (r *Report) Markdown() string {
 		"`store redis <url> { local_cache off }`, every check one round trip (the gateway before the local copy, "+
 		"measured alongside). (b) and (d) serve checks from the local copy that Redis keeps exact. Load: a separate Go process, keep-alive HTTP/1.1, each connection sending `GET /page`, "+
 		"reading the whole response and sending again; %s warm-up + %s measured per point, %d rounds, each round "+
-		"measuring every site in turn at one concurrency. (b) and (c) are background requests (`Sec-Fetch-Mode: "+
+		"measuring every site in turn at one concurrency, in reverse order every other round. (b) and (c) are background requests (`Sec-Fetch-Mode: "+
 		"cors`, `Sec-Fetch-Dest: empty`): checked, not activity, not injected. (d) is a navigation (`Sec-Fetch-Mode: "+
 		"navigate`, `Sec-Fetch-Dest: document`, `Accept: text/html…`) without `Sec-Fetch-User`, so it is not "+
 		"activity either (like a reload; the check does not write). (b)–(d) carry the session cookie of a real "+
