@@ -64,7 +64,7 @@ func (h *harness) revocationLatency(ctx context.Context, rep *Report) error {
 	out := &RevocationResult{}
 	for _, conns := range []int{16, rep.maxConns()} {
 		spec := h.spec(siteRedis, conns, h.env.cookie[siteRedis])
-		spec.Warmup, spec.Duration = 500*time.Millisecond, 4*time.Second
+		spec.Warmup, spec.Duration = 500*time.Millisecond, 10*time.Second // longer than the revocations take
 		load := make(chan *LoadResult, 1)
 		loadErr := make(chan error, 1)
 		go func() {
