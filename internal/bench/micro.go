@@ -76,7 +76,6 @@ func parseBench(text string) []MicroResult {
 		if len(f) < 3 || pending == "" || !isCount(f[0]) || f[2] != "ns/op" {
 			continue
 		}
-		f = append([]string{pending}, f...)
 		r := MicroResult{Package: pkg, Name: strings.TrimPrefix(pending, "Benchmark")}
 		pending = ""
 		if i := strings.LastIndexByte(r.Name, '-'); i > 0 {
@@ -84,7 +83,7 @@ func parseBench(text string) []MicroResult {
 				r.Name = r.Name[:i]
 			}
 		}
-		for i := 2; i+1 < len(f); i += 2 {
+		for i := 1; i+1 < len(f); i += 2 { // f[0] is the count, then value-unit pairs
 			v, unit := f[i], f[i+1]
 			switch unit {
 			case "ns/op":
